@@ -1,0 +1,235 @@
+// Package agent is the pmgtm node agent: an authoritative DNS server for
+// the GTM hostnames delegated to this node, provisioned through an HTTP API.
+package agent
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/pmgtm/terraform-provider-pmgtm/internal/agent/api"
+	"github.com/pmgtm/terraform-provider-pmgtm/internal/agent/dnsserver"
+	"github.com/pmgtm/terraform-provider-pmgtm/internal/agent/store"
+)
+
+// Main runs the agent with command-line args and returns the exit code.
+func Main(args []string, version string) int {
+	cfg, err := parseConfig(args, os.Stderr)
+	if errors.Is(err, errHelpShown) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "pmgtm-agent:", err)
+		return 2
+	}
+	if cfg.ShowVersion {
+		fmt.Println("pmgtm-agent", version)
+		return 0
+	}
+	log, err := newLogger(cfg, os.Stderr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "pmgtm-agent:", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	if err := run(ctx, cfg, version, log); err != nil {
+		log.Error("agent stopped", "error", err)
+		return 1
+	}
+	return 0
+}
+
+func newLogger(cfg Config, w io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: use debug, info, warn or error", cfg.LogLevel)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch cfg.LogFormat {
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: use text or json", cfg.LogFormat)
+}
+
+// secrets holds what SIGHUP re-reads: the token and the TLS certificate.
+type secrets struct {
+	cfg   Config
+	token atomic.Pointer[string]
+	cert  atomic.Pointer[tls.Certificate]
+}
+
+func (s *secrets) load() error {
+	token := ""
+	if s.cfg.TokenFile != "" {
+		t, err := readToken(s.cfg.TokenFile)
+		if err != nil {
+			return err
+		}
+		token = t
+	}
+	if s.cfg.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(s.cfg.TLSCert, s.cfg.TLSKey)
+		if err != nil {
+			return fmt.Errorf("TLS certificate: %w", err)
+		}
+		s.cert.Store(&cert)
+	}
+	s.token.Store(&token)
+	return nil
+}
+
+// readToken reads a bearer token from a file only its owner can read, so a
+// token is never world-readable by accident.
+func readToken(path string) (string, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return "", fmt.Errorf("token file: %w", err)
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		return "", fmt.Errorf("token file %s has mode %04o and is readable by others; run chmod 600 %s", path, fi.Mode().Perm(), path)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("token file: %w", err)
+	}
+	token := strings.TrimSpace(string(data))
+	if len(token) < 16 {
+		return "", fmt.Errorf("token file %s holds a token of %d characters; use at least 16 (e.g. openssl rand -hex 32)", path, len(token))
+	}
+	return token, nil
+}
+
+func run(ctx context.Context, cfg Config, version string, log *slog.Logger) error {
+	sec := &secrets{cfg: cfg}
+	if err := sec.load(); err != nil {
+		return err
+	}
+	st, err := store.Open(cfg.DataDir, log, time.Now)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	dns := &dnsserver.Server{Table: st.Table, Log: log, MaxTCPConns: cfg.MaxTCPConns, TCPIdleTimeout: cfg.TCPIdleTimeout}
+	var udps []*net.UDPConn
+	var tcps []net.Listener
+	closeListeners := func() {
+		for _, c := range udps {
+			c.Close()
+		}
+		for _, l := range tcps {
+			l.Close()
+		}
+	}
+	defer closeListeners()
+	for _, addr := range cfg.DNSListen {
+		u, t, err := listenDNS(addr)
+		if err != nil {
+			return err
+		}
+		udps, tcps = append(udps, u), append(tcps, t)
+		log.Info("dns listening", "udp", u.LocalAddr().String(), "tcp", t.Addr().String())
+	}
+
+	apiLn, err := net.Listen("tcp", cfg.APIListen)
+	if err != nil {
+		return fmt.Errorf("API listen %s: %w", cfg.APIListen, err)
+	}
+	handler := api.New(api.Handler{Store: st, Log: log, Version: version, Started: time.Now(),
+		Token: func() string { return *sec.token.Load() }})
+	httpSrv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       60 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
+	if cfg.TLSCert != "" {
+		httpSrv.TLSConfig = &tls.Config{
+			MinVersion: tls.VersionTLS12,
+			GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+				return sec.cert.Load(), nil
+			},
+		}
+		apiLn = tls.NewListener(apiLn, httpSrv.TLSConfig)
+	}
+	log.Info("api listening", "addr", apiLn.Addr().String(), "tls", cfg.TLSCert != "",
+		"auth", *sec.token.Load() != "", "version", version)
+
+	var wg sync.WaitGroup
+	for _, u := range udps {
+		wg.Add(1)
+		go func() { defer wg.Done(); dns.ServeUDP(u) }()
+	}
+	for _, t := range tcps {
+		wg.Add(1)
+		go func() { defer wg.Done(); dns.ServeTCP(t) }()
+	}
+	apiErr := make(chan error, 1)
+	go func() { apiErr <- httpSrv.Serve(apiLn) }()
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	var runErr error
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			log.Info("shutting down")
+			break loop
+		case <-hup:
+			// A failed reload keeps everything that was in service.
+			if err := sec.load(); err != nil {
+				log.Error("reload: secrets not reloaded", "error", err)
+			}
+			if err := st.Reload(); err != nil {
+				log.Error("reload: zones not reloaded", "error", err)
+			}
+		case err := <-apiErr:
+			runErr = fmt.Errorf("API server: %w", err)
+			break loop
+		}
+	}
+	closeListeners()
+	dns.CloseConns()
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = httpSrv.Shutdown(shutdownCtx)
+	wg.Wait()
+	return runErr
+}
+
+// listenDNS binds UDP and TCP on the same address; with port 0 the TCP
+// listener takes the port the kernel chose for UDP.
+func listenDNS(addr string) (*net.UDPConn, net.Listener, error) {
+	pc, err := net.ListenPacket("udp", addr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("DNS listen udp %s: %w", addr, err)
+	}
+	u := pc.(*net.UDPConn)
+	l, err := net.Listen("tcp", u.LocalAddr().String())
+	if err != nil {
+		u.Close()
+		return nil, nil, fmt.Errorf("DNS listen tcp %s: %w", addr, err)
+	}
+	return u, l, nil
+}

@@ -1,0 +1,206 @@
+// Package api is the agent's admin API: zones in and out, health, metrics.
+package api
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/pmgtm/terraform-provider-pmgtm/internal/agent/store"
+	"github.com/pmgtm/terraform-provider-pmgtm/internal/zone"
+)
+
+// Handler serves the admin API.
+type Handler struct {
+	Store   *store.Store
+	Log     *slog.Logger
+	Version string
+	Started time.Time
+	// Token returns the bearer token clients must present; "" disables
+	// authentication (allowed only when the API listens on loopback).
+	Token func() string
+
+	mux *http.ServeMux
+}
+
+// New returns the API with its routes.
+func New(h Handler) *Handler {
+	h.mux = http.NewServeMux()
+	h.mux.HandleFunc("PUT /v1/zones/{fqdn}", h.putZone)
+	h.mux.HandleFunc("GET /v1/zones/{fqdn}", h.getZone)
+	h.mux.HandleFunc("DELETE /v1/zones/{fqdn}", h.deleteZone)
+	h.mux.HandleFunc("GET /v1/zones", h.listZones)
+	h.mux.HandleFunc("GET /v1/health", h.health)
+	h.mux.HandleFunc("GET /metrics", h.metrics)
+	return &h
+}
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !h.authorized(r) {
+		// No detail: a caller without the token learns nothing.
+		w.Header().Set("WWW-Authenticate", `Bearer realm="pmgtm-agent"`)
+		writeError(w, http.StatusUnauthorized, &zone.FieldError{Message: "unauthorized"})
+		return
+	}
+	h.mux.ServeHTTP(w, r)
+}
+
+func (h *Handler) authorized(r *http.Request) bool {
+	want := h.Token()
+	if want == "" {
+		return true
+	}
+	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		return false
+	}
+	// Hashing first makes the comparison constant-time in the length too.
+	a, b := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(want))
+	return subtle.ConstantTimeCompare(a[:], b[:]) == 1
+}
+
+func (h *Handler) putZone(w http.ResponseWriter, r *http.Request) {
+	name, fe := pathZone(r)
+	if fe != nil {
+		writeError(w, http.StatusBadRequest, fe)
+		return
+	}
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, zone.MaxBodyBytes))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeError(w, http.StatusRequestEntityTooLarge, &zone.FieldError{
+				Message: "body is larger than the limit of " + itoa(zone.MaxBodyBytes) + " bytes"})
+			return
+		}
+		writeError(w, http.StatusBadRequest, &zone.FieldError{Message: "reading the body: " + err.Error()})
+		return
+	}
+	z, fe := zone.Decode(data, name)
+	if fe != nil {
+		writeError(w, http.StatusUnprocessableEntity, fe)
+		return
+	}
+	stored, created, err := h.Store.Put(z)
+	if err != nil {
+		status := http.StatusInternalServerError
+		if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+			status = http.StatusInsufficientStorage
+		}
+		h.Log.Error("zone not stored", "zone", name, "error", err)
+		writeError(w, status, &zone.FieldError{Message: "the zone was not stored (the zone in service is unchanged): " + err.Error()})
+		return
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	h.Log.Info("zone stored", "zone", stored.Name, "serial", stored.Serial, "created", created, "remote", r.RemoteAddr)
+	writeJSONBytes(w, status, zone.Encode(stored))
+}
+
+func (h *Handler) getZone(w http.ResponseWriter, r *http.Request) {
+	name, fe := pathZone(r)
+	if fe != nil {
+		writeError(w, http.StatusBadRequest, fe)
+		return
+	}
+	z, ok := h.Store.Get(name)
+	if !ok {
+		writeError(w, http.StatusNotFound, &zone.FieldError{Field: "zone", Message: name + " is not served by this agent"})
+		return
+	}
+	writeJSONBytes(w, http.StatusOK, zone.Encode(z))
+}
+
+func (h *Handler) deleteZone(w http.ResponseWriter, r *http.Request) {
+	name, fe := pathZone(r)
+	if fe != nil {
+		writeError(w, http.StatusBadRequest, fe)
+		return
+	}
+	deleted, err := h.Store.Delete(name)
+	switch {
+	case err != nil:
+		h.Log.Error("zone not deleted", "zone", name, "error", err)
+		writeError(w, http.StatusInternalServerError, &zone.FieldError{Message: "the zone was not deleted: " + err.Error()})
+	case !deleted:
+		writeError(w, http.StatusNotFound, &zone.FieldError{Field: "zone", Message: name + " is not served by this agent"})
+	default:
+		h.Log.Info("zone deleted", "zone", name, "remote", r.RemoteAddr)
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
+
+// ZoneSummary is one entry of GET /v1/zones.
+type ZoneSummary struct {
+	Zone   string `json:"zone"`
+	Serial uint32 `json:"serial"`
+}
+
+func (h *Handler) listZones(w http.ResponseWriter, _ *http.Request) {
+	list := h.Store.List()
+	out := struct {
+		Zones []ZoneSummary `json:"zones"`
+	}{Zones: make([]ZoneSummary, 0, len(list))}
+	for _, z := range list {
+		out.Zones = append(out.Zones, ZoneSummary{Zone: z.Name, Serial: z.Serial})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// Health is the body of GET /v1/health.
+type Health struct {
+	Status   string          `json:"status"` // "ok" or "degraded"
+	Version  string          `json:"version"`
+	Zones    int             `json:"zones"`
+	Uptime   float64         `json:"uptime_seconds"`
+	Problems []store.Problem `json:"problems"`
+}
+
+func (h *Handler) health(w http.ResponseWriter, _ *http.Request) {
+	out := Health{Status: "ok", Version: h.Version, Zones: h.Store.Table().Len(),
+		Uptime: time.Since(h.Started).Seconds(), Problems: h.Store.Problems()}
+	if len(out.Problems) > 0 {
+		out.Status = "degraded"
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func pathZone(r *http.Request) (string, *zone.FieldError) {
+	name, err := zone.CanonicalName(r.PathValue("fqdn"))
+	if err != nil {
+		return "", &zone.FieldError{Field: "zone", Message: err.Error()}
+	}
+	return name, nil
+}
+
+func writeError(w http.ResponseWriter, status int, fe *zone.FieldError) {
+	writeJSON(w, status, struct {
+		Error *zone.FieldError `json:"error"`
+	}{fe})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	data, _ := json.Marshal(v)
+	writeJSONBytes(w, status, append(data, '\n'))
+}
+
+func writeJSONBytes(w http.ResponseWriter, status int, data []byte) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(data)
+}
+
+func itoa(n int) string {
+	b, _ := json.Marshal(n)
+	return string(b)
+}

@@ -1,0 +1,53 @@
+package api
+
+import (
+	"bufio"
+	"fmt"
+	"net/http"
+	"sort"
+
+	"github.com/pmgtm/terraform-provider-pmgtm/internal/agent/responder"
+)
+
+// metrics writes the Prometheus text format by hand: the counters live in
+// the responder's per-zone arrays, so the hot path pays one atomic add and
+// no label lookup.
+func (h *Handler) metrics(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+	bw := bufio.NewWriter(w)
+	defer bw.Flush()
+	tab := h.Store.Table()
+
+	fmt.Fprintln(bw, "# HELP pmgtm_dns_queries_total DNS queries answered, by zone, query type and response code.")
+	fmt.Fprintln(bw, "# TYPE pmgtm_dns_queries_total counter")
+	var zones []*responder.Zone
+	tab.Each(func(z *responder.Zone) { zones = append(zones, z) })
+	sort.Slice(zones, func(i, j int) bool { return zones[i].Model.Name < zones[j].Model.Name })
+	for _, z := range zones {
+		writeCounters(bw, z.Model.Name, z.Counters())
+	}
+	writeCounters(bw, "", tab.Unmatched)
+
+	fmt.Fprintln(bw, "# HELP pmgtm_zones Zones in service.")
+	fmt.Fprintln(bw, "# TYPE pmgtm_zones gauge")
+	fmt.Fprintf(bw, "pmgtm_zones %d\n", tab.Len())
+	fmt.Fprintln(bw, "# HELP pmgtm_zone_load_problems Stored zone files that failed to load at the last (re)load.")
+	fmt.Fprintln(bw, "# TYPE pmgtm_zone_load_problems gauge")
+	fmt.Fprintf(bw, "pmgtm_zone_load_problems %d\n", len(h.Store.Problems()))
+	fmt.Fprintln(bw, "# HELP pmgtm_build_info Agent version.")
+	fmt.Fprintln(bw, "# TYPE pmgtm_build_info gauge")
+	fmt.Fprintf(bw, "pmgtm_build_info{version=%q} 1\n", h.Version)
+}
+
+// writeCounters writes the non-zero counters; zone "" holds queries that
+// matched no zone.
+func writeCounters(bw *bufio.Writer, zoneName string, c *responder.Counters) {
+	for qt := range responder.NumQTypes {
+		for rc := range responder.NumRCodes {
+			if n := c[qt][rc].Load(); n > 0 {
+				fmt.Fprintf(bw, "pmgtm_dns_queries_total{zone=%q,qtype=%q,rcode=%q} %d\n",
+					zoneName, responder.QTypeNames[qt], responder.RCodeNames[rc], n)
+			}
+		}
+	}
+}

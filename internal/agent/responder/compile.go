@@ -1,0 +1,149 @@
+// Package responder answers DNS queries for the agent's zones straight from
+// wire bytes. Every answer is pre-rendered per zone when the zone is loaded
+// (owner names are compression pointers into the question), so the hot path
+// parses a header and a name, does one map lookup per label, and copies
+// bytes: no allocation and no miekg/dns on the hot path. miekg/dns is the
+// reference the tests check it against.
+package responder
+
+import (
+	"encoding/binary"
+	"net/netip"
+	"strings"
+	"sync/atomic"
+
+	"github.com/pmgtm/terraform-provider-pmgtm/internal/zone"
+)
+
+// DNS constants used on the wire.
+const (
+	typeA    = 1
+	typeNS   = 2
+	typeSOA  = 6
+	typeOPT  = 41
+	typeAAAA = 28
+	typeIXFR = 251
+	typeAXFR = 252
+	typeANY  = 255
+	classIN  = 1
+
+	headerLen = 12
+	// ptrQName is a compression pointer to the question name at offset 12.
+	ptrQName = 0xC000 | headerLen
+)
+
+// Zone is a compiled zone: the canonical model plus its pre-rendered
+// resource records.
+type Zone struct {
+	Model zone.Zone
+	apex  []byte // lower-case wire form, the lookup key
+
+	a, aaaa      []byte // RRs whose owner is a pointer to the question name
+	aCount       uint16
+	aaaaCount    uint16
+	ns           []byte
+	nsCount      uint16
+	soaAnswer    []byte // owner = question name (queried at the apex)
+	soaAuthority []byte // owner placeholder in [0:2], patched per response
+	counters     *Counters
+}
+
+// Counters returns the zone's answer counters.
+func (z *Zone) Counters() *Counters { return z.counters }
+
+// Counters counts answers by query type and response code. They live as
+// long as the zone's name is served, across replacements of its content.
+type Counters [NumQTypes][NumRCodes]atomic.Uint64
+
+// Compile renders z's answers. counters may be shared with the zone it
+// replaces so that metrics survive updates; nil allocates new ones.
+func Compile(z zone.Zone, counters *Counters) *Zone {
+	if counters == nil {
+		counters = new(Counters)
+	}
+	c := &Zone{Model: z, apex: nameWire(z.Name), counters: counters}
+	for _, s := range z.IPv4 {
+		a := netip.MustParseAddr(s).As4()
+		c.a = appendRRHeader(c.a, ptrQName, typeA, z.AnswerTTL, 4)
+		c.a = append(c.a, a[:]...)
+		c.aCount++
+	}
+	for _, s := range z.IPv6 {
+		a := netip.MustParseAddr(s).As16()
+		c.aaaa = appendRRHeader(c.aaaa, ptrQName, typeAAAA, z.AnswerTTL, 16)
+		c.aaaa = append(c.aaaa, a[:]...)
+		c.aaaaCount++
+	}
+	for _, n := range z.Nameservers {
+		w := nameWire(n)
+		c.ns = appendRRHeader(c.ns, ptrQName, typeNS, z.NSTTL, len(w))
+		c.ns = append(c.ns, w...)
+		c.nsCount++
+	}
+	rdata := nameWire(z.SOA.MName)
+	rdata = append(rdata, nameWire(z.SOA.RName)...)
+	for _, v := range []uint32{z.Serial, z.SOA.Refresh, z.SOA.Retry, z.SOA.Expire, z.SOA.Minimum} {
+		rdata = binary.BigEndian.AppendUint32(rdata, v)
+	}
+	c.soaAnswer = append(appendRRHeader(nil, ptrQName, typeSOA, z.NSTTL, len(rdata)), rdata...)
+	// RFC 2308 §5: the SOA in a negative answer carries min(TTL, MINIMUM).
+	negTTL := min(z.NSTTL, z.SOA.Minimum)
+	c.soaAuthority = append(appendRRHeader(nil, 0, typeSOA, negTTL, len(rdata)), rdata...)
+	return c
+}
+
+func appendRRHeader(b []byte, ownerPtr uint16, rrtype uint16, ttl uint32, rdlen int) []byte {
+	b = binary.BigEndian.AppendUint16(b, ownerPtr)
+	b = binary.BigEndian.AppendUint16(b, rrtype)
+	b = binary.BigEndian.AppendUint16(b, classIN)
+	b = binary.BigEndian.AppendUint32(b, ttl)
+	return binary.BigEndian.AppendUint16(b, uint16(rdlen))
+}
+
+// nameWire renders a canonical (lower-case, fully qualified) name in
+// uncompressed wire form.
+func nameWire(name string) []byte {
+	var b []byte
+	for _, label := range strings.Split(strings.TrimSuffix(name, "."), ".") {
+		if label == "" {
+			continue
+		}
+		b = append(b, byte(len(label)))
+		b = append(b, label...)
+	}
+	return append(b, 0)
+}
+
+// Table is an immutable set of compiled zones. The agent swaps whole tables
+// atomically, so a query sees either the old set or the new one.
+type Table struct {
+	zones map[string]*Zone // key: lower-case wire name
+	// Unmatched counts queries for names outside every zone and queries
+	// rejected before a zone was chosen. Shared across tables.
+	Unmatched *Counters
+}
+
+// NewTable builds a table from compiled zones.
+func NewTable(zones []*Zone, unmatched *Counters) *Table {
+	t := &Table{zones: make(map[string]*Zone, len(zones)), Unmatched: unmatched}
+	if t.Unmatched == nil {
+		t.Unmatched = new(Counters)
+	}
+	for _, z := range zones {
+		t.zones[string(z.apex)] = z
+	}
+	return t
+}
+
+// Get returns the compiled zone with the given canonical name.
+func (t *Table) Get(name string) *Zone { return t.zones[string(nameWire(name))] }
+
+// Len is the number of zones.
+func (t *Table) Len() int { return len(t.zones) }
+
+// Each calls fn for every zone, in no particular order.
+func (t *Table) Each(fn func(*Zone)) {
+	for _, z := range t.zones {
+		fn(z)
+	}
+}

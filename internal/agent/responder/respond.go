@@ -1,0 +1,344 @@
+package responder
+
+import "encoding/binary"
+
+// Response codes we produce.
+const (
+	RcodeSuccess  = 0
+	RcodeFormErr  = 1
+	RcodeServFail = 2
+	RcodeNotImp   = 4
+	RcodeRefused  = 5
+	RcodeBadVers  = 16 // extended: upper 8 bits travel in the OPT record
+)
+
+// Buckets for counting: query types and response codes a dashboard needs.
+const (
+	QTypeA = iota
+	QTypeAAAA
+	QTypeSOA
+	QTypeNS
+	QTypeANY
+	QTypeOther
+	NumQTypes
+)
+
+// QTypeNames and RCodeNames label the buckets in metrics.
+var (
+	QTypeNames = [NumQTypes]string{"A", "AAAA", "SOA", "NS", "ANY", "other"}
+	RCodeNames = [NumRCodes]string{"NOERROR", "FORMERR", "SERVFAIL", "NOTIMP", "REFUSED", "BADVERS"}
+)
+
+// Response-code buckets.
+const (
+	RCodeNoError = iota
+	RCodeFormErr
+	RCodeServFail
+	RCodeNotImp
+	RCodeRefused
+	RCodeBadVers
+	NumRCodes
+)
+
+// Limits on answer size. 1232 avoids IP fragmentation on any path (DNS flag
+// day 2020); 512 is the classic limit for clients without EDNS.
+const (
+	EDNSSize      = 1232
+	minUDPSize    = 512
+	MaxTCPMessage = 65535
+	maxNameWire   = 255
+)
+
+// Outcome says what a query got, for counting and logging.
+type Outcome struct {
+	Zone   *Zone // nil when no zone was chosen
+	QType  int   // bucket
+	RCode  int   // bucket
+	Answer bool  // at least one answer record
+}
+
+// Count adds the outcome to the right counters.
+func (t *Table) Count(o Outcome) {
+	c := t.Unmatched
+	if o.Zone != nil {
+		c = o.Zone.counters
+	}
+	c[o.QType][o.RCode].Add(1)
+}
+
+// query is what the parser extracts from a request.
+type query struct {
+	qEnd     int // end of the question section (header + question)
+	nameLen  int // wire length of the question name
+	qtype    uint16
+	qclass   uint16
+	edns     bool
+	ednsSize uint16
+	ednsVer  uint8
+	do       bool
+	lower    [maxNameWire]byte // lower-cased question name
+	labels   [128]uint8        // offsets of label starts within lower
+	nlabels  int
+}
+
+// Respond writes the answer to req into buf (reusing its storage) and
+// returns it with the outcome. A nil response means "send nothing": the
+// packet was too short to hold a header or was itself a response. tcp
+// lifts the UDP size limit.
+func Respond(t *Table, req, buf []byte, tcp bool) ([]byte, Outcome) {
+	if len(req) < headerLen || req[2]&0x80 != 0 {
+		return nil, Outcome{}
+	}
+	out := Outcome{QType: QTypeOther}
+	opcode := (req[2] >> 3) & 0x0F
+	if opcode != 0 {
+		out.RCode = RCodeNotImp
+		return headerOnly(buf, req, RcodeNotImp), out
+	}
+	var q query
+	if !parse(req, &q) {
+		out.RCode = RCodeFormErr
+		return headerOnly(buf, req, RcodeFormErr), out
+	}
+	out.QType = qtypeBucket(q.qtype)
+
+	resp := append(buf[:0], req[:q.qEnd]...)
+	// Flags: QR, opcode 0, RD and CD copied; AA, TC, RA and AD clear.
+	resp[2] = 0x80 | req[2]&0x01
+	resp[3] = req[3] & 0x10
+	binary.BigEndian.PutUint32(resp[4:], 1<<16) // QDCOUNT=1, ANCOUNT=0
+	binary.BigEndian.PutUint32(resp[8:], 0)     // NSCOUNT=0, ARCOUNT=0
+
+	if q.edns && q.ednsVer > 0 {
+		// RFC 6891 §6.1.3: BADVERS, and our OPT says which version we speak.
+		out.RCode = RCodeBadVers
+		return appendOPT(resp, &q, RcodeBadVers), out
+	}
+
+	var z *Zone
+	apexOff := 0
+	if q.qclass == classIN {
+		for i := 0; i < q.nlabels; i++ {
+			off := int(q.labels[i])
+			if hit, ok := t.zones[string(q.lower[off:q.nameLen])]; ok {
+				z, apexOff = hit, off
+				break
+			}
+		}
+	}
+	if z == nil || q.qtype == typeAXFR || q.qtype == typeIXFR {
+		// Not ours (or a zone transfer, which we do not offer): REFUSED
+		// without AA, as authoritative servers do.
+		out.Zone = z
+		out.RCode = RCodeRefused
+		resp[3] |= RcodeRefused
+		return finish(resp, &q, tcp, 0), out
+	}
+	out.Zone = z
+	resp[2] |= 0x04 // AA
+
+	atApex := apexOff == 0
+	var rrs []byte
+	var n uint16
+	switch q.qtype {
+	case typeA:
+		rrs, n = z.a, z.aCount
+	case typeAAAA:
+		rrs, n = z.aaaa, z.aaaaCount
+	case typeANY:
+		// RFC 8482: one RRset is enough. Addresses are what callers want.
+		rrs, n = z.a, z.aCount
+		if n == 0 {
+			rrs, n = z.aaaa, z.aaaaCount
+		}
+	case typeNS:
+		if atApex {
+			rrs, n = z.ns, z.nsCount
+		}
+	case typeSOA:
+		if atApex {
+			rrs, n = z.soaAnswer, 1
+		}
+	}
+	if n > 0 {
+		out.Answer = true
+		resp = append(resp, rrs...)
+		binary.BigEndian.PutUint16(resp[6:], n)
+		return finish(resp, &q, tcp, 0), out
+	}
+	// NODATA: the zone's SOA in the authority section, its owner a pointer
+	// to where the apex begins inside the question name.
+	start := len(resp)
+	resp = append(resp, z.soaAuthority...)
+	binary.BigEndian.PutUint16(resp[start:], uint16(0xC000|(headerLen+apexOff)))
+	binary.BigEndian.PutUint16(resp[8:], 1)
+	return finish(resp, &q, tcp, 0), out
+}
+
+// finish appends the OPT record when the query had one and truncates the
+// answer when it does not fit the client's UDP limit.
+func finish(resp []byte, q *query, tcp bool, extRcode int) []byte {
+	limit := MaxTCPMessage
+	if !tcp {
+		limit = minUDPSize
+		if q.edns {
+			limit = int(min(max(q.ednsSize, minUDPSize), EDNSSize))
+		}
+	}
+	optLen := 0
+	if q.edns {
+		optLen = 11
+	}
+	if len(resp)+optLen > limit {
+		// TC: keep the question, drop every record, let the client retry
+		// over TCP (RFC 1035 §4.2.1, RFC 7766).
+		resp = resp[:q.qEnd]
+		resp[2] |= 0x02
+		binary.BigEndian.PutUint32(resp[4:], 1<<16)
+		binary.BigEndian.PutUint32(resp[8:], 0)
+	}
+	if q.edns {
+		resp = appendOPT(resp, q, extRcode)
+	}
+	return resp
+}
+
+func appendOPT(resp []byte, q *query, rcode int) []byte {
+	resp = append(resp, 0) // root owner
+	resp = binary.BigEndian.AppendUint16(resp, typeOPT)
+	resp = binary.BigEndian.AppendUint16(resp, EDNSSize)
+	flags := uint32(rcode>>4) << 24 // extended RCODE; version 0
+	if q.do {
+		flags |= 1 << 15 // RFC 3225: DO is copied into the response
+	}
+	resp = binary.BigEndian.AppendUint32(resp, flags)
+	resp = binary.BigEndian.AppendUint16(resp, 0)
+	arcount := binary.BigEndian.Uint16(resp[10:])
+	binary.BigEndian.PutUint16(resp[10:], arcount+1)
+	return resp
+}
+
+// headerOnly answers with the request's ID and opcode and an empty body, for
+// requests we cannot or will not parse further.
+func headerOnly(buf, req []byte, rcode byte) []byte {
+	resp := append(buf[:0], req[:headerLen]...)
+	resp[2] = 0x80 | req[2]&0x79 // QR, opcode and RD kept
+	resp[3] = rcode
+	for i := 4; i < headerLen; i++ {
+		resp[i] = 0
+	}
+	return resp
+}
+
+func qtypeBucket(t uint16) int {
+	switch t {
+	case typeA:
+		return QTypeA
+	case typeAAAA:
+		return QTypeAAAA
+	case typeSOA:
+		return QTypeSOA
+	case typeNS:
+		return QTypeNS
+	case typeANY:
+		return QTypeANY
+	}
+	return QTypeOther
+}
+
+// parse reads the question and any OPT record. It accepts exactly what a
+// well-formed query holds: one question, no answer or authority records,
+// and at most one OPT among the additional records.
+func parse(req []byte, q *query) bool {
+	if binary.BigEndian.Uint16(req[4:]) != 1 || binary.BigEndian.Uint16(req[6:]) != 0 ||
+		binary.BigEndian.Uint16(req[8:]) != 0 {
+		return false
+	}
+	off := headerLen
+	for {
+		if off >= len(req) {
+			return false
+		}
+		l := int(req[off])
+		if l == 0 {
+			off++
+			break
+		}
+		// Compression pointers and extended label types are not expected
+		// in a question; 63 is the label limit.
+		if l > 63 || q.nlabels == len(q.labels) {
+			return false
+		}
+		if off+1+l > len(req) || q.nameLen+1+l+1 > maxNameWire {
+			return false
+		}
+		q.labels[q.nlabels] = uint8(q.nameLen)
+		q.nlabels++
+		q.lower[q.nameLen] = byte(l)
+		for i, c := range req[off+1 : off+1+l] {
+			if c >= 'A' && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			q.lower[q.nameLen+1+i] = c
+		}
+		q.nameLen += 1 + l
+		off += 1 + l
+	}
+	q.lower[q.nameLen] = 0
+	q.nameLen++
+	if off+4 > len(req) {
+		return false
+	}
+	q.qtype = binary.BigEndian.Uint16(req[off:])
+	q.qclass = binary.BigEndian.Uint16(req[off+2:])
+	q.qEnd = off + 4
+	if q.qtype == typeOPT || q.qtype == 0 {
+		return false
+	}
+	return parseAdditional(req, q, binary.BigEndian.Uint16(req[10:]))
+}
+
+func parseAdditional(req []byte, q *query, count uint16) bool {
+	off := q.qEnd
+	for ; count > 0; count-- {
+		nameStart := off
+		// Skip the owner name (compression allowed here).
+		for {
+			if off >= len(req) {
+				return false
+			}
+			l := int(req[off])
+			if l == 0 {
+				off++
+				break
+			}
+			if l&0xC0 == 0xC0 {
+				off += 2
+				break
+			}
+			if l > 63 {
+				return false
+			}
+			off += 1 + l
+		}
+		if off+10 > len(req) {
+			return false
+		}
+		rrtype := binary.BigEndian.Uint16(req[off:])
+		rdlen := int(binary.BigEndian.Uint16(req[off+8:]))
+		if off+10+rdlen > len(req) {
+			return false
+		}
+		if rrtype == typeOPT {
+			if q.edns || off != nameStart+1 || req[nameStart] != 0 {
+				return false // RFC 6891 §6.1.1: one OPT, owned by the root
+			}
+			q.edns = true
+			q.ednsSize = binary.BigEndian.Uint16(req[off+2:])
+			q.ednsVer = req[off+5]
+			q.do = req[off+6]&0x80 != 0
+		}
+		off += 10 + rdlen
+	}
+	return true
+}

@@ -1,0 +1,42 @@
+// Command terraform-provider-pmgtm serves the pmgtm Terraform provider. The same
+// binary is the node agent when invoked as pmgtm-agent (the release installs it
+// under that name) or with "agent" as its first argument.
+package main
+
+import (
+	"context"
+	"flag"
+	"log"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/hashicorp/terraform-plugin-framework/providerserver"
+
+	"github.com/pmgtm/terraform-provider-pmgtm/internal/agent"
+	"github.com/pmgtm/terraform-provider-pmgtm/internal/provider"
+)
+
+// version is set by the release build (goreleaser ldflags).
+var version = "dev"
+
+func main() {
+	if strings.HasPrefix(filepath.Base(os.Args[0]), "pmgtm-agent") {
+		os.Exit(agent.Main(os.Args[1:], version))
+	}
+	if len(os.Args) > 1 && os.Args[1] == "agent" {
+		os.Exit(agent.Main(os.Args[2:], version))
+	}
+
+	var debug bool
+	flag.BoolVar(&debug, "debug", false, "start the provider with support for debuggers like delve")
+	flag.Parse()
+
+	err := providerserver.Serve(context.Background(), provider.New(version), providerserver.ServeOpts{
+		Address: "registry.terraform.io/pmgtm/pmgtm",
+		Debug:   debug,
+	})
+	if err != nil {
+		log.Fatal(err.Error())
+	}
+}
