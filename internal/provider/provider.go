@@ -35,7 +35,8 @@ func (p *PmgtmProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp
 	}
 }
 
-func (p *PmgtmProvider) Configure(context.Context, provider.ConfigureRequest, *provider.ConfigureResponse) {}
+func (p *PmgtmProvider) Configure(context.Context, provider.ConfigureRequest, *provider.ConfigureResponse) {
+}
 
 func (p *PmgtmProvider) Resources(context.Context) []func() resource.Resource { return nil }
 

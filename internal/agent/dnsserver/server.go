@@ -13,9 +13,6 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/net/ipv4"
-	"golang.org/x/net/ipv6"
-
 	"github.com/pmgtm/terraform-provider-pmgtm/internal/agent/responder"
 )
 
@@ -45,13 +42,7 @@ func (s *Server) ServeUDP(conn *net.UDPConn) {
 		// Bound to every address: ask the kernel which address each query
 		// came to, so the answer leaves from it (resolvers drop answers
 		// from an address they did not ask).
-		var err error
-		if local.Addr().Is4() {
-			err = ipv4.NewPacketConn(conn).SetControlMessage(ipv4.FlagDst, true)
-		} else {
-			err = ipv6.NewPacketConn(conn).SetControlMessage(ipv6.FlagDst, true)
-		}
-		if err != nil {
+		if err := enablePacketInfo(conn); err != nil {
 			s.Log.Warn("cannot learn query destinations; answers from a wildcard socket may leave from another address", "error", err)
 			wildcard = false
 		}
@@ -61,13 +52,13 @@ func (s *Server) ServeUDP(conn *net.UDPConn) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s.udpLoop(conn, wildcard, local.Addr().Is4())
+			s.udpLoop(conn, wildcard)
 		}()
 	}
 	wg.Wait()
 }
 
-func (s *Server) udpLoop(conn *net.UDPConn, wildcard, v4 bool) {
+func (s *Server) udpLoop(conn *net.UDPConn, wildcard bool) {
 	req := make([]byte, 65535)
 	buf := make([]byte, 0, responder.MaxTCPMessage)
 	oob := make([]byte, 128)
@@ -93,7 +84,7 @@ func (s *Server) udpLoop(conn *net.UDPConn, wildcard, v4 bool) {
 		}
 		tab.Count(out)
 		if wildcard {
-			_, _, err = conn.WriteMsgUDPAddrPort(resp, replySource(oob[:oobn], v4), from)
+			_, _, err = conn.WriteMsgUDPAddrPort(resp, replySource(oob[:oobn]), from)
 		} else {
 			_, err = conn.WriteToUDPAddrPort(resp, from)
 		}
@@ -101,23 +92,6 @@ func (s *Server) udpLoop(conn *net.UDPConn, wildcard, v4 bool) {
 			s.Log.Debug("udp write failed", "to", from, "error", err)
 		}
 	}
-}
-
-// replySource turns the destination of a query into the control message
-// that makes the answer leave from that address.
-func replySource(oob []byte, v4 bool) []byte {
-	if v4 {
-		var cm ipv4.ControlMessage
-		if cm.Parse(oob) != nil || cm.Dst == nil {
-			return nil
-		}
-		return (&ipv4.ControlMessage{Src: cm.Dst}).Marshal()
-	}
-	var cm ipv6.ControlMessage
-	if cm.Parse(oob) != nil || cm.Dst == nil {
-		return nil
-	}
-	return (&ipv6.ControlMessage{Src: cm.Dst}).Marshal()
 }
 
 // ServeTCP accepts connections on ln until it is closed.

@@ -14,7 +14,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/pmgtm/terraform-provider-pmgtm/internal/agent/responder"
@@ -57,7 +56,7 @@ func Open(dir string, log *slog.Logger, now func() time.Time) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	if err := lockFile(lock); err != nil {
 		lock.Close()
 		return nil, fmt.Errorf("data dir %s is in use by another agent (lock held): %w", dir, err)
 	}

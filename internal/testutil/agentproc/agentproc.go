@@ -1,0 +1,219 @@
+// Package agentproc builds the real pmgtm-agent binary and runs it on
+// loopback for tests: the tests talk to it only through its sockets.
+package agentproc
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var (
+	buildOnce sync.Once
+	buildDir  string
+	binPath   string
+	buildErr  error
+)
+
+// Binary builds pmgtm-agent from this module once per test process and
+// returns its path.
+func Binary(t testing.TB) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		_, file, _, _ := runtime.Caller(0)
+		root := filepath.Join(filepath.Dir(file), "..", "..", "..")
+		buildDir, buildErr = os.MkdirTemp("", "pmgtm-agent-bin-")
+		if buildErr != nil {
+			return
+		}
+		binPath = filepath.Join(buildDir, "pmgtm-agent")
+		cmd := exec.Command("go", "build", "-o", binPath, ".")
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+// Cleanup removes the built binary; call it from TestMain after m.Run.
+func Cleanup() {
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
+}
+
+// Agent is a running agent process.
+type Agent struct {
+	t       testing.TB
+	cmd     *exec.Cmd
+	DNSAddr string // host:port, UDP and TCP
+	APIURL  string
+	DataDir string
+	Token   string
+	logs    *syncBuffer
+	done    chan struct{}
+	exitErr error
+}
+
+// Options configure Start. Zero values pick a free loopback port, a fresh
+// data dir and no token.
+type Options struct {
+	IP      string // loopback address to bind DNS and API to; default 127.0.0.1
+	DNSPort int
+	APIPort int
+	DataDir string
+	Token   string
+	Args    []string // extra flags
+}
+
+// Start runs the agent and waits until its API answers.
+func Start(t testing.TB, o Options) *Agent {
+	t.Helper()
+	if o.IP == "" {
+		o.IP = "127.0.0.1"
+	}
+	if o.DNSPort == 0 {
+		o.DNSPort = FreePort(t, o.IP)
+	}
+	if o.APIPort == 0 {
+		o.APIPort = FreePort(t, o.IP)
+	}
+	if o.DataDir == "" {
+		o.DataDir = t.TempDir()
+	}
+	a := &Agent{t: t, DataDir: o.DataDir, Token: o.Token, logs: &syncBuffer{}, done: make(chan struct{}),
+		DNSAddr: net.JoinHostPort(o.IP, strconv.Itoa(o.DNSPort)),
+		APIURL:  "http://" + net.JoinHostPort(o.IP, strconv.Itoa(o.APIPort))}
+	args := []string{"--dns-listen", a.DNSAddr, "--api-listen", net.JoinHostPort(o.IP, strconv.Itoa(o.APIPort)),
+		"--data-dir", o.DataDir, "--log-format", "json", "--log-level", "debug"}
+	if o.Token != "" {
+		tf := filepath.Join(t.TempDir(), "token")
+		if err := os.WriteFile(tf, []byte(o.Token+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		args = append(args, "--token-file", tf)
+	}
+	args = append(args, o.Args...)
+	a.cmd = exec.Command(Binary(t), args...)
+	a.cmd.Stdout = a.logs
+	a.cmd.Stderr = a.logs
+	if err := a.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { a.exitErr = a.cmd.Wait(); close(a.done) }()
+	t.Cleanup(func() { a.Kill() })
+	if err := a.waitReady(15 * time.Second); err != nil {
+		a.Kill()
+		t.Fatalf("agent did not become ready: %v\nlogs:\n%s", err, a.Logs())
+	}
+	return a
+}
+
+func (a *Agent) waitReady(timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		select {
+		case <-a.done:
+			return fmt.Errorf("exited: %v", a.exitErr)
+		default:
+		}
+		req, _ := http.NewRequest("GET", a.APIURL+"/v1/health", nil)
+		if a.Token != "" {
+			req.Header.Set("Authorization", "Bearer "+a.Token)
+		}
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return fmt.Errorf("no healthy answer within %s", timeout)
+}
+
+// Logs returns everything the agent wrote so far.
+func (a *Agent) Logs() string { return a.logs.String() }
+
+// Kill sends SIGKILL and waits for the process to end.
+func (a *Agent) Kill() {
+	_ = a.cmd.Process.Signal(syscall.SIGKILL)
+	<-a.done
+}
+
+// Signal sends sig to the agent.
+func (a *Agent) Signal(sig os.Signal) error { return a.cmd.Process.Signal(sig) }
+
+// Stop sends SIGTERM and returns the exit error (nil on a clean exit).
+func (a *Agent) Stop(ctx context.Context) error {
+	_ = a.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-a.done:
+		return a.exitErr
+	case <-ctx.Done():
+		a.Kill()
+		return ctx.Err()
+	}
+}
+
+// Alive reports whether the process is still running.
+func (a *Agent) Alive() bool {
+	select {
+	case <-a.done:
+		return false
+	default:
+		return true
+	}
+}
+
+// FreePort returns a port free for both UDP and TCP on ip.
+func FreePort(t testing.TB, ip string) int {
+	t.Helper()
+	for range 50 {
+		u, err := net.ListenPacket("udp", net.JoinHostPort(ip, "0"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := u.LocalAddr().(*net.UDPAddr).Port
+		l, err := net.Listen("tcp", net.JoinHostPort(ip, strconv.Itoa(port)))
+		u.Close()
+		if err == nil {
+			l.Close()
+			return port
+		}
+	}
+	t.Fatal("no free port")
+	return 0
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
