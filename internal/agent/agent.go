@@ -139,12 +139,18 @@ func run(ctx context.Context, cfg Config, version string, log *slog.Logger) erro
 	}
 	defer closeListeners()
 	for _, addr := range cfg.DNSListen {
-		u, t, err := listenDNS(addr)
+		u, err := dnsserver.ListenUDP(addr)
 		if err != nil {
 			return err
 		}
-		udps, tcps = append(udps, u), append(tcps, t)
-		log.Info("dns listening", "udp", u.LocalAddr().String(), "tcp", t.Addr().String())
+		udps = append(udps, u...)
+		// TCP on the port UDP got (they differ only when asked for port 0).
+		t, err := net.Listen("tcp", u[0].LocalAddr().String())
+		if err != nil {
+			return fmt.Errorf("DNS listen tcp %s: %w", addr, err)
+		}
+		tcps = append(tcps, t)
+		log.Info("dns listening", "udp", u[0].LocalAddr().String(), "udp_sockets", len(u), "tcp", t.Addr().String())
 	}
 
 	apiLn, err := net.Listen("tcp", cfg.APIListen)
@@ -216,20 +222,4 @@ loop:
 	_ = httpSrv.Shutdown(shutdownCtx)
 	wg.Wait()
 	return runErr
-}
-
-// listenDNS binds UDP and TCP on the same address; with port 0 the TCP
-// listener takes the port the kernel chose for UDP.
-func listenDNS(addr string) (*net.UDPConn, net.Listener, error) {
-	pc, err := net.ListenPacket("udp", addr)
-	if err != nil {
-		return nil, nil, fmt.Errorf("DNS listen udp %s: %w", addr, err)
-	}
-	u := pc.(*net.UDPConn)
-	l, err := net.Listen("tcp", u.LocalAddr().String())
-	if err != nil {
-		u.Close()
-		return nil, nil, fmt.Errorf("DNS listen tcp %s: %w", addr, err)
-	}
-	return u, l, nil
 }

@@ -30,22 +30,30 @@ type Server struct {
 	wg     sync.WaitGroup
 }
 
-// ServeUDP answers on conn until it is closed.
+// ServeUDP answers on conn until it is closed. A socket bound to one
+// address is read in batches by one goroutine (ListenUDP opens one per
+// CPU); a wildcard socket is read by UDPWorkers goroutines with packet info.
 func (s *Server) ServeUDP(conn *net.UDPConn) {
+	local, _ := netip.ParseAddrPort(conn.LocalAddr().String())
+	if !local.Addr().IsUnspecified() {
+		if batchSupported {
+			s.udpBatchLoop(conn)
+		} else {
+			s.udpLoop(conn, false)
+		}
+		return
+	}
+	// Bound to every address: ask the kernel which address each query came
+	// to, so the answer leaves from it (resolvers drop answers from an
+	// address they did not ask).
+	wildcard := true
+	if err := enablePacketInfo(conn); err != nil {
+		s.Log.Warn("cannot learn query destinations; answers from a wildcard socket may leave from another address", "error", err)
+		wildcard = false
+	}
 	workers := s.UDPWorkers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
-	}
-	local, _ := netip.ParseAddrPort(conn.LocalAddr().String())
-	wildcard := local.Addr().IsUnspecified()
-	if wildcard {
-		// Bound to every address: ask the kernel which address each query
-		// came to, so the answer leaves from it (resolvers drop answers
-		// from an address they did not ask).
-		if err := enablePacketInfo(conn); err != nil {
-			s.Log.Warn("cannot learn query destinations; answers from a wildcard socket may leave from another address", "error", err)
-			wildcard = false
-		}
 	}
 	var wg sync.WaitGroup
 	for range workers {
