@@ -35,7 +35,7 @@ func body(v4 ...string) zone.Body {
 }
 
 func client(a *agentproc.Agent) *agentclient.Client {
-	return &agentclient.Client{BaseURL: a.APIURL, Token: a.Token}
+	return &agentclient.Client{BaseURL: a.APIURL, Token: a.Token, HTTP: a.HTTP}
 }
 
 func query(t *testing.T, netw, addr, name string, qtype uint16) *dns.Msg {

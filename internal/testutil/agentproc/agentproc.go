@@ -5,6 +5,8 @@ package agentproc
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"net"
 	"net/http"
@@ -65,6 +67,7 @@ type Agent struct {
 	APIURL  string
 	DataDir string
 	Token   string
+	HTTP    *http.Client
 	logs    *syncBuffer
 	done    chan struct{}
 	exitErr error
@@ -79,6 +82,9 @@ type Options struct {
 	DataDir string
 	Token   string
 	Args    []string // extra flags
+	// TLSRoots, when set, makes the API URL https and trusts these roots;
+	// pass --tls-cert and --tls-key in Args.
+	TLSRoots *x509.CertPool
 }
 
 // Start runs the agent and waits until its API answers.
@@ -96,9 +102,14 @@ func Start(t testing.TB, o Options) *Agent {
 	if o.DataDir == "" {
 		o.DataDir = t.TempDir()
 	}
-	a := &Agent{t: t, DataDir: o.DataDir, Token: o.Token, logs: &syncBuffer{}, done: make(chan struct{}),
+	scheme, hc := "http://", http.DefaultClient
+	if o.TLSRoots != nil {
+		scheme = "https://"
+		hc = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: o.TLSRoots, MinVersion: tls.VersionTLS12}}}
+	}
+	a := &Agent{t: t, DataDir: o.DataDir, Token: o.Token, HTTP: hc, logs: &syncBuffer{}, done: make(chan struct{}),
 		DNSAddr: net.JoinHostPort(o.IP, strconv.Itoa(o.DNSPort)),
-		APIURL:  "http://" + net.JoinHostPort(o.IP, strconv.Itoa(o.APIPort))}
+		APIURL:  scheme + net.JoinHostPort(o.IP, strconv.Itoa(o.APIPort))}
 	args := []string{"--dns-listen", a.DNSAddr, "--api-listen", net.JoinHostPort(o.IP, strconv.Itoa(o.APIPort)),
 		"--data-dir", o.DataDir, "--log-format", "json", "--log-level", "debug"}
 	if o.Token != "" {
@@ -136,7 +147,7 @@ func (a *Agent) waitReady(timeout time.Duration) error {
 		if a.Token != "" {
 			req.Header.Set("Authorization", "Bearer "+a.Token)
 		}
-		if resp, err := http.DefaultClient.Do(req); err == nil {
+		if resp, err := a.HTTP.Do(req); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return nil
