@@ -1,0 +1,158 @@
+package parentzone
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/libdns/cloudflare"
+	"github.com/libdns/libdns"
+	"github.com/libdns/rfc2136"
+	"github.com/libdns/route53"
+	"github.com/miekg/dns"
+)
+
+// CloudflareConfig configures the Cloudflare backend.
+type CloudflareConfig struct {
+	APIToken string
+	// HTTPClient carries the requests; nil means a default client. Tests
+	// point it at the emulator.
+	HTTPClient *http.Client
+}
+
+// NewCloudflare returns a Cloudflare backend. Requests answered 429 are
+// retried after the Retry-After the API gives.
+func NewCloudflare(cfg CloudflareConfig) (Provider, error) {
+	if cfg.APIToken == "" {
+		return nil, fmt.Errorf("cloudflare: api_token is empty; set it or CLOUDFLARE_API_TOKEN (a token with Zone.DNS:Edit)")
+	}
+	base := cfg.HTTPClient
+	if base == nil {
+		base = &http.Client{Timeout: 60 * time.Second}
+	}
+	client := *base
+	next := client.Transport
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	client.Transport = retryAfter{next: next, attempts: 6, maxWait: 30 * time.Second}
+	return zoneWithoutDot{&cloudflare.Provider{APIToken: cfg.APIToken, HTTPClient: &client}}, nil
+}
+
+// zoneWithoutDot passes zone names the way the Cloudflare API names zones
+// ("example.com"), where libdns callers use "example.com.".
+type zoneWithoutDot struct{ p *cloudflare.Provider }
+
+func (z zoneWithoutDot) GetRecords(ctx context.Context, zone string) ([]libdns.Record, error) {
+	return z.p.GetRecords(ctx, strings.TrimSuffix(zone, "."))
+}
+
+func (z zoneWithoutDot) AppendRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
+	return z.p.AppendRecords(ctx, strings.TrimSuffix(zone, "."), recs)
+}
+
+func (z zoneWithoutDot) DeleteRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
+	return z.p.DeleteRecords(ctx, strings.TrimSuffix(zone, "."), recs)
+}
+
+// retryAfter resends requests answered 429 Too Many Requests after the
+// delay the server asks for; such requests were not carried out.
+type retryAfter struct {
+	next     http.RoundTripper
+	attempts int
+	maxWait  time.Duration
+}
+
+func (t retryAfter) RoundTrip(req *http.Request) (*http.Response, error) {
+	var body []byte
+	if req.Body != nil {
+		var err error
+		if body, err = io.ReadAll(req.Body); err != nil {
+			return nil, err
+		}
+		req.Body.Close()
+	}
+	for attempt := 1; ; attempt++ {
+		r := req.Clone(req.Context())
+		if body != nil {
+			r.Body = io.NopCloser(bytes.NewReader(body))
+		}
+		resp, err := t.next.RoundTrip(r)
+		if err != nil || resp.StatusCode != http.StatusTooManyRequests || attempt >= t.attempts {
+			return resp, err
+		}
+		wait := time.Second
+		if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s >= 0 {
+			wait = time.Duration(s) * time.Second
+		}
+		wait = min(max(wait, 100*time.Millisecond), t.maxWait)
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		timer := time.NewTimer(wait)
+		select {
+		case <-req.Context().Done():
+			timer.Stop()
+			return nil, req.Context().Err()
+		case <-timer.C:
+		}
+	}
+}
+
+// Route53Config configures the Route 53 backend. Empty credentials use the
+// standard AWS chain (environment, shared config, SSO, instance role).
+type Route53Config struct {
+	Region          string
+	HostedZoneID    string
+	Profile         string
+	AccessKeyID     string
+	SecretAccessKey string
+	SessionToken    string
+	MaxRetries      int
+}
+
+// NewRoute53 returns a Route 53 backend. The AWS SDK endpoint settings
+// (AWS_ENDPOINT_URL_ROUTE_53) redirect it, which the tests use.
+func NewRoute53(cfg Route53Config) (Provider, error) {
+	if (cfg.AccessKeyID == "") != (cfg.SecretAccessKey == "") {
+		return nil, fmt.Errorf("route53: access_key_id and secret_access_key go together; set both or neither (then the AWS credential chain is used)")
+	}
+	region := cfg.Region
+	if region == "" {
+		region = "us-east-1" // Route 53 is global; the SDK still needs a region to sign
+	}
+	return &route53.Provider{Region: region, HostedZoneID: strings.TrimPrefix(cfg.HostedZoneID, "/hostedzone/"),
+		Profile: cfg.Profile, AccessKeyId: cfg.AccessKeyID, SecretAccessKey: cfg.SecretAccessKey,
+		SessionToken: cfg.SessionToken, MaxRetries: cfg.MaxRetries}, nil
+}
+
+// RFC2136Config configures dynamic updates with TSIG against any RFC 2136
+// server (BIND, Knot, PowerDNS). Reads use a zone transfer (AXFR) signed
+// with the same key, so the server must allow both for it.
+type RFC2136Config struct {
+	Server       string // host:port
+	KeyName      string
+	KeyAlgorithm string // hmac-sha256 or hmac-sha512
+	KeySecret    string // base64
+}
+
+// NewRFC2136 returns an RFC 2136 backend.
+func NewRFC2136(cfg RFC2136Config) (Provider, error) {
+	alg := strings.TrimSuffix(strings.ToLower(cfg.KeyAlgorithm), ".")
+	switch alg {
+	case "", "hmac-sha256":
+		alg = dns.HmacSHA256
+	case "hmac-sha512":
+		alg = dns.HmacSHA512
+	default:
+		return nil, fmt.Errorf("rfc2136: key_algorithm %q is not supported; use hmac-sha256 or hmac-sha512", cfg.KeyAlgorithm)
+	}
+	if cfg.Server == "" || cfg.KeyName == "" || cfg.KeySecret == "" {
+		return nil, fmt.Errorf("rfc2136: server, key_name and key_secret are required (or PMGTM_RFC2136_SERVER, _KEY_NAME, _KEY_SECRET)")
+	}
+	return &rfc2136.Provider{Server: cfg.Server, KeyName: cfg.KeyName, KeyAlg: alg, Key: cfg.KeySecret}, nil
+}

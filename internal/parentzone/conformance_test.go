@@ -1,0 +1,417 @@
+package parentzone
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/pmgtm/terraform-provider-pmgtm/internal/emulator/cloudflare"
+	"github.com/pmgtm/terraform-provider-pmgtm/internal/emulator/faults"
+	"github.com/pmgtm/terraform-provider-pmgtm/internal/emulator/route53"
+	"github.com/pmgtm/terraform-provider-pmgtm/internal/testutil/bind"
+)
+
+const testZone = "example.test"
+
+// fastBackoff keeps retries real but short in tests.
+var fastBackoff = Backoff{Attempts: 8, Base: 20 * time.Millisecond, Max: 200 * time.Millisecond}
+
+// backend is one parent-zone host under test.
+type backend struct {
+	name string
+	// newProvider returns a fresh libdns provider for the zone.
+	newProvider func(t *testing.T) Provider
+	// putForeign adds a record pmgtm did not make.
+	putForeign func(t *testing.T, r Record)
+	// faults is nil where failures cannot be injected (a real server).
+	faults *faults.Injector
+	// slowProvider returns a provider whose calls hang, for timeouts.
+	slowProvider func(t *testing.T) Provider
+}
+
+func backends(t *testing.T) []backend {
+	var out []backend
+
+	out = append(out, backend{name: "bind-rfc2136",
+		newProvider: func(t *testing.T) Provider {
+			srv := bindFor(t)
+			p, err := NewRFC2136(RFC2136Config{Server: srv.Addr, KeyName: srv.KeyName, KeyAlgorithm: "hmac-sha256", KeySecret: srv.KeySecret})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return p
+		},
+		putForeign: func(t *testing.T, r Record) {
+			srv := bindFor(t)
+			rr, err := dns.NewRR(fmt.Sprintf("%s.%s. %d IN %s %s", r.Name, srv.Zone, r.TTL, r.Type, r.Value))
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := new(dns.Msg)
+			m.SetUpdate(srv.Zone + ".")
+			m.Insert([]dns.RR{rr})
+			m.SetTsig(srv.KeyName, dns.HmacSHA256, 300, time.Now().Unix())
+			c := &dns.Client{Net: "tcp", TsigSecret: map[string]string{srv.KeyName: srv.KeySecret}}
+			if resp, _, err := c.Exchange(m, srv.Addr); err != nil || resp.Rcode != dns.RcodeSuccess {
+				t.Fatalf("foreign update: %v %v", err, resp)
+			}
+		},
+		slowProvider: func(t *testing.T) Provider {
+			// A TCP server that accepts and never answers.
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { ln.Close() })
+			go func() {
+				for {
+					c, err := ln.Accept()
+					if err != nil {
+						return
+					}
+					t.Cleanup(func() { c.Close() })
+				}
+			}()
+			p, _ := NewRFC2136(RFC2136Config{Server: ln.Addr().String(), KeyName: "k.", KeySecret: "c2VjcmV0"})
+			return p
+		},
+	})
+
+	cf := cloudflare.New("cf-test-token", testZone)
+	cf.MaxPage = 5 // exercise paging with few records
+	t.Cleanup(cf.Close)
+	out = append(out, backend{name: "cloudflare-emulator", faults: &cf.Injector,
+		newProvider: func(t *testing.T) Provider {
+			p, err := NewCloudflare(CloudflareConfig{APIToken: "cf-test-token", HTTPClient: cf.Client()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return p
+		},
+		putForeign: func(t *testing.T, r Record) {
+			cf.AddRecord(testZone, cloudflare.Record{Name: r.Name + "." + testZone, Type: r.Type, Content: strings.TrimSuffix(r.Value, "."), TTL: int(r.TTL)})
+		},
+	})
+
+	r53 := route53.New("AKIDPMGTMTEST", testZone)
+	r53.PageSize = 4 // exercise paging
+	t.Cleanup(r53.Close)
+	t.Setenv("AWS_ENDPOINT_URL_ROUTE_53", r53.URL())
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	t.Setenv("AWS_CONFIG_FILE", "/dev/null")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+	out = append(out, backend{name: "route53-emulator", faults: &r53.Injector,
+		newProvider: func(t *testing.T) Provider {
+			p, err := NewRoute53(Route53Config{AccessKeyID: "AKIDPMGTMTEST", SecretAccessKey: "secret", MaxRetries: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return p
+		},
+		putForeign: func(t *testing.T, r Record) {
+			r53.PutSet(testZone, route53.Set(r.Name+"."+testZone, r.Type, int64(r.TTL), r.Value))
+		},
+	})
+	// Emulators: a provider whose every call waits 2 s.
+	for i := range out[1:] {
+		b := &out[1+i]
+		b.slowProvider = func(t *testing.T) Provider {
+			b.faults.SetLatency(2 * time.Second)
+			t.Cleanup(b.faults.Clear)
+			return b.newProvider(t)
+		}
+	}
+	return out
+}
+
+// One BIND per test, so that tests start from the same zone.
+var (
+	bindMu      sync.Mutex
+	bindServers = map[*testing.T]*bind.Server{}
+)
+
+func bindFor(t *testing.T) *bind.Server {
+	bindMu.Lock()
+	defer bindMu.Unlock()
+	if s := bindServers[t]; s != nil {
+		return s
+	}
+	s := bind.Start(t, bind.Options{Zone: testZone})
+	bindServers[t] = s
+	t.Cleanup(func() { bindMu.Lock(); delete(bindServers, t); bindMu.Unlock() })
+	return s
+}
+
+func newManager(t *testing.T, p Provider, owner string) *Manager {
+	m, err := NewManager(p, owner, fastBackoff)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// fresh reads the zone with a new manager, bypassing every cache.
+func fresh(t *testing.T, p Provider, name string) NameState {
+	t.Helper()
+	s, err := newManager(t, p, "reader").Lookup(context.Background(), testZone, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func values(rs []Record) []string {
+	var out []string
+	for _, r := range rs {
+		out = append(out, r.Value)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// uniqueNames gives each test its own names: the emulators live for the
+// whole suite.
+func names(t *testing.T, base string) string {
+	return base + strings.ToLower(strings.NewReplacer("/", "-", "_", "-").Replace(t.Name()))[len("TestConformance-"):]
+}
+
+func TestConformance(t *testing.T) {
+	ctx := context.Background()
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			t.Run("create read delete", func(t *testing.T) {
+				p := b.newProvider(t)
+				m := newManager(t, p, "default")
+				lb, api := names(t, "lb1-"), names(t, "api-")
+				if err := m.Ensure(ctx, testZone, lb, []RRSet{{Type: "A", TTL: 300, Values: []string{"127.0.0.11"}},
+					{Type: "AAAA", TTL: 300, Values: []string{"2001:DB8::11"}}}, EnsureOptions{}); err != nil {
+					t.Fatal(err)
+				}
+				if err := m.Ensure(ctx, testZone, api, []RRSet{{Type: "NS", TTL: 300, Values: []string{lb + ".example.test", "lb2.example.test."}}}, EnsureOptions{}); err != nil {
+					t.Fatal(err)
+				}
+				s := fresh(t, p, lb)
+				if s.Owner != "default" || !slices.Equal(values(s.Of("A")), []string{"127.0.0.11"}) || !slices.Equal(values(s.Of("AAAA")), []string{"2001:db8::11"}) {
+					t.Fatalf("node records: %+v", s)
+				}
+				ns := fresh(t, p, api)
+				if ns.Owner != "default" || !slices.Equal(values(ns.Of("NS")), []string{lb + ".example.test.", "lb2.example.test."}) {
+					t.Fatalf("delegation: %+v", ns)
+				}
+				for _, n := range []string{api, lb} {
+					if err := m.Release(ctx, testZone, n); err != nil {
+						t.Fatal(err)
+					}
+					if s := fresh(t, p, n); len(s.Records) != 0 || s.Owner != "" {
+						t.Fatalf("%s after release: %+v", n, s)
+					}
+				}
+			})
+
+			t.Run("NS member added and removed one by one", func(t *testing.T) {
+				p := b.newProvider(t)
+				m := newManager(t, p, "default")
+				api := names(t, "api-")
+				set := func(targets ...string) {
+					t.Helper()
+					if err := m.Ensure(ctx, testZone, api, []RRSet{{Type: "NS", TTL: 300, Values: targets}}, EnsureOptions{}); err != nil {
+						t.Fatal(err)
+					}
+					if got := values(fresh(t, p, api).Of("NS")); !slices.Equal(got, targets) {
+						t.Fatalf("NS set %v, want %v", got, targets)
+					}
+				}
+				set("lb1.example.test.", "lb2.example.test.", "lb3.example.test.")
+				before := m.Calls.Delete.Load()
+				set("lb1.example.test.", "lb3.example.test.")
+				if d := m.Calls.Delete.Load() - before; d != 1 {
+					t.Fatalf("removing one member took %d delete calls", d)
+				}
+				set("lb1.example.test.", "lb3.example.test.", "lb4.example.test.")
+				_ = m.Release(ctx, testZone, api)
+			})
+
+			t.Run("idempotent re-create", func(t *testing.T) {
+				p := b.newProvider(t)
+				m := newManager(t, p, "default")
+				lb := names(t, "lb-")
+				want := []RRSet{{Type: "A", TTL: 300, Values: []string{"127.0.0.21"}}}
+				if err := m.Ensure(ctx, testZone, lb, want, EnsureOptions{}); err != nil {
+					t.Fatal(err)
+				}
+				again := newManager(t, p, "default") // a later terraform run
+				if err := again.Ensure(ctx, testZone, lb, want, EnsureOptions{}); err != nil {
+					t.Fatal(err)
+				}
+				if again.Calls.Append.Load()+again.Calls.Delete.Load() != 0 {
+					t.Fatalf("second run changed records: %d appends, %d deletes", again.Calls.Append.Load(), again.Calls.Delete.Load())
+				}
+				_ = again.Release(ctx, testZone, lb)
+			})
+
+			t.Run("conflicts are reported and untouched", func(t *testing.T) {
+				p := b.newProvider(t)
+				m := newManager(t, p, "default")
+				www, cname, node := names(t, "www-"), names(t, "cn-"), names(t, "lbx-")
+				b.putForeign(t, Record{Name: www, Type: "A", TTL: 300, Value: "192.0.2.1"})
+				b.putForeign(t, Record{Name: cname, Type: "CNAME", TTL: 300, Value: "elsewhere.example.net."})
+				b.putForeign(t, Record{Name: node, Type: "A", TTL: 300, Value: "192.0.2.9"})
+				cases := []struct {
+					name string
+					want RRSet
+					msg  string
+				}{
+					{www, RRSet{Type: "NS", TTL: 300, Values: []string{"lb1.example.test."}}, "192.0.2.1"},
+					{cname, RRSet{Type: "A", TTL: 300, Values: []string{"127.0.0.11"}}, "CNAME"},
+					{node, RRSet{Type: "A", TTL: 300, Values: []string{"127.0.0.11"}}, "192.0.2.9"},
+				}
+				for _, c := range cases {
+					err := m.Ensure(ctx, testZone, c.name, []RRSet{c.want}, EnsureOptions{})
+					var conflict *ConflictError
+					if !errors.As(err, &conflict) || !strings.Contains(err.Error(), c.name+".example.test.") || !strings.Contains(err.Error(), c.msg) {
+						t.Fatalf("%s: got %v, want a conflict naming %s and %s", c.name, err, c.name, c.msg)
+					}
+				}
+				if s := fresh(t, p, www); s.Owner != "" || !slices.Equal(values(s.Of("A")), []string{"192.0.2.1"}) || len(s.Of("NS")) != 0 {
+					t.Fatalf("foreign record changed: %+v", s)
+				}
+				// Release of a name that is not ours changes nothing.
+				if err := m.Release(ctx, testZone, node); err != nil {
+					t.Fatal(err)
+				}
+				if s := fresh(t, p, node); !slices.Equal(values(s.Of("A")), []string{"192.0.2.9"}) {
+					t.Fatalf("release touched a foreign record: %+v", s)
+				}
+				// With adopt, the record of the managed type is taken over.
+				if err := m.Ensure(ctx, testZone, node, []RRSet{{Type: "A", TTL: 300, Values: []string{"127.0.0.11"}}}, EnsureOptions{Adopt: true}); err != nil {
+					t.Fatal(err)
+				}
+				if s := fresh(t, p, node); s.Owner != "default" || !slices.Equal(values(s.Of("A")), []string{"127.0.0.11"}) {
+					t.Fatalf("adopted: %+v", s)
+				}
+				// Another owner's name is off limits, with or without adopt.
+				other := newManager(t, p, "team-b")
+				err := other.Ensure(ctx, testZone, node, []RRSet{{Type: "A", TTL: 300, Values: []string{"127.0.0.12"}}}, EnsureOptions{Adopt: true})
+				if err == nil || !strings.Contains(err.Error(), `another pmgtm owner ("default"`) {
+					t.Fatalf("other owner: %v", err)
+				}
+				_ = m.Release(ctx, testZone, node)
+			})
+
+			t.Run("concurrent calls", func(t *testing.T) {
+				p := b.newProvider(t)
+				m := newManager(t, p, "default")
+				var wg sync.WaitGroup
+				errs := make(chan error, 6)
+				for i := range 6 {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						errs <- m.Ensure(ctx, testZone, fmt.Sprintf("%s%d", names(t, "c-"), i),
+							[]RRSet{{Type: "A", TTL: 300, Values: []string{fmt.Sprintf("127.0.1.%d", i+1)}}}, EnsureOptions{})
+					}()
+				}
+				wg.Wait()
+				close(errs)
+				for err := range errs {
+					if err != nil {
+						t.Fatal(err)
+					}
+				}
+				for i := range 6 {
+					n := fmt.Sprintf("%s%d", names(t, "c-"), i)
+					if got := values(fresh(t, p, n).Of("A")); !slices.Equal(got, []string{fmt.Sprintf("127.0.1.%d", i+1)}) {
+						t.Fatalf("%s: %v", n, got)
+					}
+					_ = m.Release(ctx, testZone, n)
+				}
+			})
+
+			t.Run("context timeout", func(t *testing.T) {
+				m := newManager(t, b.slowProvider(t), "default")
+				tctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+				defer cancel()
+				start := time.Now()
+				err := m.Ensure(tctx, testZone, "timeout", []RRSet{{Type: "A", TTL: 300, Values: []string{"127.0.0.11"}}}, EnsureOptions{})
+				if err == nil || time.Since(start) > 1500*time.Millisecond {
+					t.Fatalf("took %s, err %v", time.Since(start), err)
+				}
+			})
+
+			if b.faults == nil {
+				return // a real server cannot be made to fail on demand
+			}
+			t.Run("rate-limit storm", func(t *testing.T) {
+				p := b.newProvider(t)
+				m := newManager(t, p, "default")
+				b.faults.Inject(faults.Fault{Count: 6, Status: http.StatusTooManyRequests, Code: "971", RetryAfter: 0})
+				if b.name == "route53-emulator" {
+					b.faults.Clear()
+					b.faults.Inject(faults.Fault{Count: 6, Status: http.StatusBadRequest, Code: "Throttling"})
+				}
+				lb := names(t, "rl-")
+				if err := m.Ensure(ctx, testZone, lb, []RRSet{{Type: "A", TTL: 300, Values: []string{"127.0.0.31"}}}, EnsureOptions{}); err != nil {
+					t.Fatalf("through a storm of 6 rate-limit answers: %v", err)
+				}
+				if got := values(fresh(t, p, lb).Of("A")); !slices.Equal(got, []string{"127.0.0.31"}) {
+					t.Fatalf("after storm: %v", got)
+				}
+				_ = m.Release(ctx, testZone, lb)
+			})
+
+			t.Run("failure in the middle of a change converges", func(t *testing.T) {
+				p := b.newProvider(t)
+				m := newManager(t, p, "default")
+				api := names(t, "mid-")
+				method, suffix := "POST", "/dns_records"
+				if b.name == "route53-emulator" {
+					suffix = "/rrset"
+				}
+				// Let the marker through, fail the next write twice with 5xx.
+				b.faults.Inject(faults.Fault{Method: method, PathSuffix: suffix, Skip: 1, Count: 2, Status: 502, Code: "InternalFailure"})
+				want := []string{"lb1.example.test.", "lb2.example.test.", "lb3.example.test."}
+				if err := m.Ensure(ctx, testZone, api, []RRSet{{Type: "NS", TTL: 300, Values: want}}, EnsureOptions{}); err != nil {
+					t.Fatalf("retries did not converge: %v", err)
+				}
+				if s := fresh(t, p, api); s.Owner != "default" || !slices.Equal(values(s.Of("NS")), want) {
+					t.Fatalf("after mid-change failures: %+v", s)
+				}
+				_ = m.Release(ctx, testZone, api)
+			})
+
+			t.Run("persistent failure leaves a known state and a clear error", func(t *testing.T) {
+				p := b.newProvider(t)
+				m := newManager(t, p, "default")
+				api := names(t, "broken-")
+				suffix := "/dns_records"
+				if b.name == "route53-emulator" {
+					suffix = "/rrset"
+				}
+				b.faults.Inject(faults.Fault{Method: "POST", PathSuffix: suffix, Skip: 1, Count: 1000, Status: 500, Code: "InternalFailure"})
+				err := m.Ensure(ctx, testZone, api, []RRSet{{Type: "NS", TTL: 300, Values: []string{"lb1.example.test."}}}, EnsureOptions{})
+				b.faults.Clear()
+				if err == nil || !strings.Contains(err.Error(), "NS records at "+api+".example.test.") {
+					t.Fatalf("error %v does not say what failed", err)
+				}
+				// The marker went in, the NS set did not: the name is ours
+				// and empty, which the next run adopts and completes.
+				if s := fresh(t, p, api); s.Owner != "default" || len(s.Records) != 0 {
+					t.Fatalf("state after failure: %+v", s)
+				}
+				if err := m.Ensure(ctx, testZone, api, []RRSet{{Type: "NS", TTL: 300, Values: []string{"lb1.example.test."}}}, EnsureOptions{}); err != nil {
+					t.Fatal(err)
+				}
+				_ = m.Release(ctx, testZone, api)
+			})
+		})
+	}
+}

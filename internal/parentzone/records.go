@@ -1,0 +1,101 @@
+// Package parentzone changes records in the zone that delegates a GTM
+// hostname (the "parent zone") through one small interface built from the
+// libdns interfaces, with what the libraries do not give us: ownership
+// markers, conflict detection, record-by-record diffs of multi-member sets,
+// retries with backoff, and a per-zone read cache.
+package parentzone
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/libdns/libdns"
+)
+
+// Record is one record in the parent zone, in canonical form.
+type Record struct {
+	Name  string // relative to the zone, lower case; "@" is the apex
+	Type  string // A, AAAA, NS, TXT, CNAME, ...
+	TTL   uint32 // seconds
+	Value string // an address, a fully qualified lower-case target, or text
+
+	native libdns.Record // as the backend listed it, to delete exactly it
+}
+
+func (r Record) String() string {
+	return fmt.Sprintf("%s %d %s %s", r.Name, r.TTL, r.Type, r.Value)
+}
+
+// key identifies a record regardless of TTL.
+func (r Record) key() string { return r.Name + " " + r.Type + " " + r.Value }
+
+// fromLibdns converts a listed record. Names and targets are lower-cased
+// and targets made fully qualified, so records compare across backends.
+func fromLibdns(rec libdns.Record) Record {
+	rr := rec.RR()
+	r := Record{Name: strings.ToLower(rr.Name), Type: strings.ToUpper(rr.Type),
+		TTL: uint32(rr.TTL / time.Second), Value: rr.Data, native: rec}
+	if r.Name == "" {
+		r.Name = "@"
+	}
+	switch r.Type {
+	case "A", "AAAA":
+		if a, err := netip.ParseAddr(rr.Data); err == nil {
+			r.Value = a.String()
+		}
+	case "NS", "CNAME":
+		r.Value = fqdn(rr.Data)
+	case "TXT":
+		if t, ok := rec.(libdns.TXT); ok {
+			r.Value = t.Text
+		}
+	}
+	return r
+}
+
+// toLibdns renders a record for the backend.
+func (r Record) toLibdns() (libdns.Record, error) {
+	ttl := time.Duration(r.TTL) * time.Second
+	switch r.Type {
+	case "A", "AAAA":
+		ip, err := netip.ParseAddr(r.Value)
+		if err != nil {
+			return nil, fmt.Errorf("record %s: %w", r, err)
+		}
+		return libdns.Address{Name: r.Name, TTL: ttl, IP: ip}, nil
+	case "NS":
+		return libdns.NS{Name: r.Name, TTL: ttl, Target: fqdn(r.Value)}, nil
+	case "TXT":
+		return libdns.TXT{Name: r.Name, TTL: ttl, Text: r.Value}, nil
+	}
+	return nil, fmt.Errorf("record %s: pmgtm writes only A, AAAA, NS and TXT records", r)
+}
+
+func fqdn(name string) string {
+	name = strings.ToLower(name)
+	if !strings.HasSuffix(name, ".") {
+		name += "."
+	}
+	return name
+}
+
+// RelativeName returns name (fully qualified or not) relative to zone,
+// "@" for the apex.
+func RelativeName(name, zone string) string {
+	n, z := strings.TrimSuffix(strings.ToLower(name), "."), strings.TrimSuffix(strings.ToLower(zone), ".")
+	if n == z {
+		return "@"
+	}
+	return strings.TrimSuffix(n, "."+z)
+}
+
+// beneath reports whether relative name n lies strictly beneath relative
+// name parent ("@" is the apex).
+func beneath(n, parent string) bool {
+	if parent == "@" {
+		return n != "@"
+	}
+	return strings.HasSuffix(n, "."+parent)
+}
