@@ -1,0 +1,91 @@
+package parentzone
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/pmgtm/terraform-provider-pmgtm/internal/emulator/cloudflare"
+	"github.com/pmgtm/terraform-provider-pmgtm/internal/emulator/faults"
+	"github.com/pmgtm/terraform-provider-pmgtm/internal/emulator/route53"
+)
+
+// BenchmarkReadState reads the state of 100 hostnames with 2 nodes each
+// in one zone (300 owned names: 2 node names and 100 delegations, each
+// with its marker) through each emulator with 50 ms of latency per call,
+// the way a terraform refresh does: once through the shared per-zone cache
+// and once naively, one fresh read per resource. It reports list calls
+// per run; the target is at most 2 per zone.
+func BenchmarkReadState(b *testing.B) {
+	cf := cloudflare.New("tok", testZone)
+	defer cf.Close()
+	r53 := route53.New("AKIDBENCH", testZone)
+	defer r53.Close()
+	b.Setenv("AWS_ENDPOINT_URL_ROUTE_53", r53.URL())
+	b.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	b.Setenv("AWS_CONFIG_FILE", "/dev/null")
+	b.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+
+	type target struct {
+		name   string
+		inj    *faults.Injector
+		newP   func() Provider
+		seeded func()
+	}
+	targets := []target{
+		{"cloudflare", &cf.Injector, func() Provider {
+			p, _ := NewCloudflare(CloudflareConfig{APIToken: "tok", HTTPClient: cf.Client()})
+			return p
+		}, nil},
+		{"route53", &r53.Injector, func() Provider {
+			p, _ := NewRoute53(Route53Config{AccessKeyID: "AKIDBENCH", SecretAccessKey: "s"})
+			return p
+		}, nil},
+	}
+	ctx := context.Background()
+	var resources []string
+	for i := range 100 {
+		resources = append(resources, fmt.Sprintf("api%d", i))
+	}
+	resources = append(resources, "lb1", "lb2")
+	for _, tg := range targets {
+		seed, _ := NewManager(tg.newP(), "default", DefaultBackoff)
+		for _, lb := range []string{"lb1", "lb2"} {
+			if err := seed.Ensure(ctx, testZone, lb, []RRSet{{Type: "A", TTL: 300, Values: []string{"127.0.0.11"}}}, EnsureOptions{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		for i := range 100 {
+			if err := seed.Ensure(ctx, testZone, fmt.Sprintf("api%d", i), []RRSet{{Type: "NS", TTL: 300,
+				Values: []string{"lb1.example.test.", "lb2.example.test."}}}, EnsureOptions{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		tg.inj.SetLatency(50 * time.Millisecond)
+		for _, mode := range []string{"shared-cache", "naive-per-resource"} {
+			b.Run(tg.name+"/"+mode, func(b *testing.B) {
+				var lists int64
+				for b.Loop() {
+					shared, _ := NewManager(tg.newP(), "default", DefaultBackoff)
+					for _, n := range resources {
+						m := shared
+						if mode == "naive-per-resource" {
+							m, _ = NewManager(shared.provider, "default", DefaultBackoff)
+						}
+						s, err := m.Lookup(ctx, testZone, n)
+						if err != nil || s.Owner != "default" {
+							b.Fatalf("%s: %+v %v", n, s, err)
+						}
+						if m != shared {
+							lists += m.Calls.List.Load()
+						}
+					}
+					lists += shared.Calls.List.Load()
+				}
+				b.ReportMetric(float64(lists)/float64(b.N), "list-calls/run")
+			})
+		}
+		tg.inj.SetLatency(0)
+	}
+}

@@ -1,0 +1,84 @@
+package parentzone
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/aws/smithy-go"
+)
+
+func TestRetryable(t *testing.T) {
+	cases := []struct {
+		err  error
+		want bool
+	}{
+		{errors.New("got error status: HTTP 429: [{971 Too Many Requests}]"), true},
+		{errors.New("got error status: HTTP 502: [{0 Bad Gateway}]"), true},
+		{errors.New("got error status: HTTP 400: [{81057 Record already exists.}]"), false},
+		{&smithy.GenericAPIError{Code: "Throttling", Message: "Rate exceeded"}, true},
+		{&smithy.GenericAPIError{Code: "PriorRequestNotComplete"}, true},
+		{&smithy.GenericAPIError{Code: "InvalidChangeBatch", Fault: smithy.FaultClient}, false},
+		{fmt.Errorf("dns response error code %q (2)", "SERVFAIL"), true},
+		{errors.New(`dns response error code "NOTAUTH" (9)`), false},
+		{&ConflictError{Zone: "example.test", Name: "api"}, false},
+		{context.DeadlineExceeded, false},
+	}
+	for _, c := range cases {
+		if got := Retryable(c.err); got != c.want {
+			t.Errorf("Retryable(%v) = %v, want %v", c.err, got, c.want)
+		}
+	}
+}
+
+func TestBackoffStopsAtAttemptsAndDeadline(t *testing.T) {
+	b := Backoff{Attempts: 4, Base: time.Millisecond, Max: 2 * time.Millisecond}
+	calls := 0
+	err := b.Retry(context.Background(), func() error { calls++; return errors.New("HTTP 503") })
+	if calls != 4 || err == nil {
+		t.Fatalf("%d calls, err %v", calls, err)
+	}
+	calls = 0
+	_ = b.Retry(context.Background(), func() error { calls++; return errors.New("HTTP 400") })
+	if calls != 1 {
+		t.Fatalf("permanent error retried: %d calls", calls)
+	}
+	slow := Backoff{Attempts: 100, Base: time.Second, Max: time.Second}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err = slow.Retry(ctx, func() error { return errors.New("HTTP 503") })
+	if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > time.Second {
+		t.Fatalf("after %s: %v", time.Since(start), err)
+	}
+}
+
+func TestMarkerRoundTrip(t *testing.T) {
+	m := marker{owner: "team-a", types: []string{"A", "AAAA"}}
+	got, ok := parseMarker(m.text())
+	if !ok || got.owner != "team-a" || !got.owns("AAAA") || got.owns("NS") {
+		t.Fatalf("%q -> %+v %v", m.text(), got, ok)
+	}
+	if _, ok := parseMarker("v=spf1 -all"); ok {
+		t.Fatal("foreign TXT taken for a marker")
+	}
+	if MarkerName("api.eu") != "api.eu._pmgtm" || MarkerName("@") != "_pmgtm" {
+		t.Fatal("marker names")
+	}
+	for _, bad := range []string{"", "has space", "comma,", "x=y"} {
+		if ValidOwner(bad) == nil {
+			t.Errorf("owner %q accepted", bad)
+		}
+	}
+}
+
+func TestConflictMessageNamesRecordsAndWayOut(t *testing.T) {
+	err := &ConflictError{Zone: "example.com.", Name: "api", Reason: "records of the types pmgtm manages already exist",
+		Records: []Record{{Name: "api", Type: "A", TTL: 300, Value: "192.0.2.1"}}}
+	want := "api.example.com. in zone example.com. is not pmgtm's: records of the types pmgtm manages already exist; found:\n  api.example.com. 300 A 192.0.2.1"
+	if msg := err.Error(); len(msg) < len(want) || msg[:len(want)] != want {
+		t.Fatalf("message:\n%s", msg)
+	}
+}
