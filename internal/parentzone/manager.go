@@ -353,17 +353,13 @@ func (m *Manager) add(ctx context.Context, zone string, recs []Record, z *zoneCa
 	if len(recs) == 0 {
 		return nil
 	}
-	var native []libdns.Record
-	for _, r := range recs {
-		n, err := r.toLibdns()
-		if err != nil {
-			return err
-		}
-		native = append(native, n)
+	native, err := toNative(recs)
+	if err != nil {
+		return err
 	}
 	m.Calls.Append.Add(1)
 	var created []libdns.Record
-	err := withContext(ctx, func() error {
+	err = withContext(ctx, func() error {
 		var err error
 		created, err = m.provider.AppendRecords(ctx, fqdn(zone), native)
 		return err
@@ -384,17 +380,9 @@ func (m *Manager) remove(ctx context.Context, zone string, recs []Record, z *zon
 	if len(recs) == 0 {
 		return nil
 	}
-	var native []libdns.Record
-	for _, r := range recs {
-		if r.native != nil {
-			native = append(native, r.native)
-			continue
-		}
-		n, err := r.toLibdns()
-		if err != nil {
-			return err
-		}
-		native = append(native, n)
+	native, err := toNative(recs)
+	if err != nil {
+		return err
 	}
 	m.Calls.Delete.Add(1)
 	if err := withContext(ctx, func() error {
@@ -409,6 +397,24 @@ func (m *Manager) remove(ctx context.Context, zone string, recs []Record, z *zon
 	}
 	z.records = slices.DeleteFunc(z.records, func(r Record) bool { return gone[r.key()] })
 	return nil
+}
+
+// toNative renders records for the backend, reusing the form a record was
+// listed in so that deletes match exactly what exists.
+func toNative(recs []Record) ([]libdns.Record, error) {
+	out := make([]libdns.Record, 0, len(recs))
+	for _, r := range recs {
+		if r.native != nil {
+			out = append(out, r.native)
+			continue
+		}
+		n, err := r.toLibdns()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }
 
 func normalValue(rtype, v string) string {

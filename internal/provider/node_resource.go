@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
@@ -159,17 +160,26 @@ func (m *nodeModel) computed() {
 func (r *NodeResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
 	var plan nodeModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	if resp.Diagnostics.HasError() || !r.ready(&resp.Diagnostics) {
+	if resp.Diagnostics.HasError() || !r.ensure(ctx, &plan, &resp.Diagnostics, "create") {
 		return
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+}
+
+// ensure writes the planned records (adding new addresses before deleting
+// old ones) and fills the computed attributes.
+func (r *NodeResource) ensure(ctx context.Context, plan *nodeModel, diags *diag.Diagnostics, verb string) bool {
+	if !r.ready(diags) {
+		return false
 	}
 	err := r.clients.Parent.Ensure(ctx, plan.Zone.ValueString(), strings.ToLower(plan.Name.ValueString()), plan.sets(),
 		parentzone.EnsureOptions{Adopt: plan.AdoptExisting.ValueBool()})
 	if err != nil {
-		resp.Diagnostics.AddError("Cannot create the node's records", err.Error())
-		return
+		diags.AddError("Cannot "+verb+" the node's records", err.Error())
+		return false
 	}
 	plan.computed()
-	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	return true
 }
 
 func (r *NodeResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
@@ -214,17 +224,9 @@ func (r *NodeResource) Read(ctx context.Context, req resource.ReadRequest, resp 
 func (r *NodeResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
 	var plan nodeModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	if resp.Diagnostics.HasError() || !r.ready(&resp.Diagnostics) {
+	if resp.Diagnostics.HasError() || !r.ensure(ctx, &plan, &resp.Diagnostics, "update") {
 		return
 	}
-	// Ensure adds the new address before it deletes the old one.
-	err := r.clients.Parent.Ensure(ctx, plan.Zone.ValueString(), strings.ToLower(plan.Name.ValueString()), plan.sets(),
-		parentzone.EnsureOptions{Adopt: plan.AdoptExisting.ValueBool()})
-	if err != nil {
-		resp.Diagnostics.AddError("Cannot update the node's records", err.Error())
-		return
-	}
-	plan.computed()
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 }
 
