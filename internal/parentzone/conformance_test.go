@@ -34,6 +34,8 @@ type backend struct {
 	putForeign func(t *testing.T, r Record)
 	// faults is nil where failures cannot be injected (a real server).
 	faults *faults.Injector
+	// writePath is the path suffix of the emulator's write requests.
+	writePath string
 	// slowProvider returns a provider whose calls hang, for timeouts.
 	slowProvider func(t *testing.T) Provider
 }
@@ -89,7 +91,7 @@ func backends(t *testing.T) []backend {
 	cf := cloudflare.New("cf-test-token", testZone)
 	cf.MaxPage = 5 // exercise paging with few records
 	t.Cleanup(cf.Close)
-	out = append(out, backend{name: "cloudflare-emulator", faults: &cf.Injector,
+	out = append(out, backend{name: "cloudflare-emulator", faults: &cf.Injector, writePath: "/dns_records",
 		newProvider: func(t *testing.T) Provider {
 			p, err := NewCloudflare(CloudflareConfig{APIToken: "cf-test-token", HTTPClient: cf.Client()})
 			if err != nil {
@@ -109,7 +111,7 @@ func backends(t *testing.T) []backend {
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 	t.Setenv("AWS_CONFIG_FILE", "/dev/null")
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-	out = append(out, backend{name: "route53-emulator", faults: &r53.Injector,
+	out = append(out, backend{name: "route53-emulator", faults: &r53.Injector, writePath: "/rrset",
 		newProvider: func(t *testing.T) Provider {
 			p, err := NewRoute53(Route53Config{AccessKeyID: "AKIDPMGTMTEST", SecretAccessKey: "secret", MaxRetries: 2})
 			if err != nil {
@@ -372,12 +374,8 @@ func TestConformance(t *testing.T) {
 				p := b.newProvider(t)
 				m := newManager(t, p, "default")
 				api := names(t, "mid-")
-				method, suffix := "POST", "/dns_records"
-				if b.name == "route53-emulator" {
-					suffix = "/rrset"
-				}
 				// Let the marker through, fail the next write twice with 5xx.
-				b.faults.Inject(faults.Fault{Method: method, PathSuffix: suffix, Skip: 1, Count: 2, Status: 502, Code: "InternalFailure"})
+				b.faults.Inject(faults.Fault{Method: "POST", PathSuffix: b.writePath, Skip: 1, Count: 2, Status: 502, Code: "InternalFailure"})
 				want := []string{"lb1.example.test.", "lb2.example.test.", "lb3.example.test."}
 				if err := m.Ensure(ctx, testZone, api, []RRSet{{Type: "NS", TTL: 300, Values: want}}, EnsureOptions{}); err != nil {
 					t.Fatalf("retries did not converge: %v", err)
@@ -392,11 +390,7 @@ func TestConformance(t *testing.T) {
 				p := b.newProvider(t)
 				m := newManager(t, p, "default")
 				api := names(t, "broken-")
-				suffix := "/dns_records"
-				if b.name == "route53-emulator" {
-					suffix = "/rrset"
-				}
-				b.faults.Inject(faults.Fault{Method: "POST", PathSuffix: suffix, Skip: 1, Count: 1000, Status: 500, Code: "InternalFailure"})
+				b.faults.Inject(faults.Fault{Method: "POST", PathSuffix: b.writePath, Skip: 1, Count: 1000, Status: 500, Code: "InternalFailure"})
 				err := m.Ensure(ctx, testZone, api, []RRSet{{Type: "NS", TTL: 300, Values: []string{"lb1.example.test."}}}, EnsureOptions{})
 				b.faults.Clear()
 				if err == nil || !strings.Contains(err.Error(), "NS records at "+api+".example.test.") {

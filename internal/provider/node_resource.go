@@ -211,9 +211,6 @@ func (r *NodeResource) Read(ctx context.Context, req resource.ReadRequest, resp 
 		state.IPv6 = types.StringValue(aaaa[0].Value)
 		state.TTL = types.Int64Value(int64(aaaa[0].TTL))
 	}
-	if state.AgentURL.IsNull() {
-		state.AgentURL = types.StringNull()
-	}
 	if state.AdoptExisting.IsNull() {
 		state.AdoptExisting = types.BoolValue(false)
 	}

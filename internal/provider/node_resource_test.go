@@ -1,7 +1,6 @@
 package provider
 
 import (
-	"context"
 	"fmt"
 	"regexp"
 	"testing"
@@ -200,5 +199,4 @@ resource "pmgtm_node" "n" {
 			}
 		})
 	}
-	_ = context.Background
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -77,7 +78,7 @@ func (h *Handler) putZone(w http.ResponseWriter, r *http.Request) {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			writeError(w, http.StatusRequestEntityTooLarge, &zone.FieldError{
-				Message: "body is larger than the limit of " + itoa(zone.MaxBodyBytes) + " bytes"})
+				Message: "body is larger than the limit of " + strconv.Itoa(zone.MaxBodyBytes) + " bytes"})
 			return
 		}
 		writeError(w, http.StatusBadRequest, &zone.FieldError{Message: "reading the body: " + err.Error()})
@@ -198,9 +199,4 @@ func writeJSONBytes(w http.ResponseWriter, status int, data []byte) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	_, _ = w.Write(data)
-}
-
-func itoa(n int) string {
-	b, _ := json.Marshal(n)
-	return string(b)
 }

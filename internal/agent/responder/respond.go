@@ -132,7 +132,7 @@ func Respond(t *Table, req, buf []byte, tcp bool) ([]byte, Outcome) {
 		out.Zone = z
 		out.RCode = RCodeRefused
 		resp[3] |= RcodeRefused
-		return finish(resp, &q, tcp, 0), out
+		return finish(resp, &q, tcp), out
 	}
 	out.Zone = z
 	resp[2] |= 0x04 // AA
@@ -164,7 +164,7 @@ func Respond(t *Table, req, buf []byte, tcp bool) ([]byte, Outcome) {
 		out.Answer = true
 		resp = append(resp, rrs...)
 		binary.BigEndian.PutUint16(resp[6:], n)
-		return finish(resp, &q, tcp, 0), out
+		return finish(resp, &q, tcp), out
 	}
 	// NODATA: the zone's SOA in the authority section, its owner a pointer
 	// to where the apex begins inside the question name.
@@ -172,12 +172,12 @@ func Respond(t *Table, req, buf []byte, tcp bool) ([]byte, Outcome) {
 	resp = append(resp, z.soaAuthority...)
 	binary.BigEndian.PutUint16(resp[start:], uint16(0xC000|(headerLen+apexOff)))
 	binary.BigEndian.PutUint16(resp[8:], 1)
-	return finish(resp, &q, tcp, 0), out
+	return finish(resp, &q, tcp), out
 }
 
 // finish appends the OPT record when the query had one and truncates the
 // answer when it does not fit the client's UDP limit.
-func finish(resp []byte, q *query, tcp bool, extRcode int) []byte {
+func finish(resp []byte, q *query, tcp bool) []byte {
 	limit := MaxTCPMessage
 	if !tcp {
 		limit = minUDPSize
@@ -198,7 +198,7 @@ func finish(resp []byte, q *query, tcp bool, extRcode int) []byte {
 		binary.BigEndian.PutUint32(resp[8:], 0)
 	}
 	if q.edns {
-		resp = appendOPT(resp, q, extRcode)
+		resp = appendOPT(resp, q, RcodeSuccess)
 	}
 	return resp
 }
