@@ -277,7 +277,13 @@ func TestConformance(t *testing.T) {
 					{node, RRSet{Type: "A", TTL: 300, Values: []string{"127.0.0.11"}}, "192.0.2.9"},
 				}
 				for _, c := range cases {
-					err := m.Ensure(ctx, testZone, c.name, []RRSet{c.want}, EnsureOptions{})
+					// The plan-time check finds the same conflict, writing nothing.
+					writes := m.Calls.Append.Load() + m.Calls.Delete.Load()
+					err := m.Check(ctx, testZone, c.name, []string{c.want.Type}, EnsureOptions{})
+					if !strings.Contains(fmt.Sprint(err), c.msg) || m.Calls.Append.Load()+m.Calls.Delete.Load() != writes {
+						t.Fatalf("Check %s: got %v (and %d writes), want a conflict naming %s", c.name, err, m.Calls.Append.Load()+m.Calls.Delete.Load()-writes, c.msg)
+					}
+					err = m.Ensure(ctx, testZone, c.name, []RRSet{c.want}, EnsureOptions{})
 					var conflict *ConflictError
 					if !errors.As(err, &conflict) || !strings.Contains(err.Error(), c.name+".example.test.") || !strings.Contains(err.Error(), c.msg) {
 						t.Fatalf("%s: got %v, want a conflict naming %s and %s", c.name, err, c.name, c.msg)

@@ -207,6 +207,19 @@ func (m *Manager) ensureOnce(ctx context.Context, zone, name string, want []RRSe
 	return nil
 }
 
+// Check reports, without writing anything, the conflict that Ensure of
+// these types at name would meet; the provider calls it at plan time.
+func (m *Manager) Check(ctx context.Context, zone, name string, types []string, opts EnsureOptions) error {
+	z := m.zone(zone)
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	if err := m.load(ctx, zone, z); err != nil {
+		return err
+	}
+	types = slices.Sorted(slices.Values(types))
+	return m.checkConflicts(zone, name, stateAt(z.records, name), types, z.records, opts)
+}
+
 // checkConflicts lists every foreign record that stands in the way.
 func (m *Manager) checkConflicts(zone, name string, state NameState, types []string, all []Record, opts EnsureOptions) error {
 	if state.Owner != "" && state.Owner != m.owner {

@@ -1,0 +1,162 @@
+package model
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"github.com/pmgtm/terraform-provider-pmgtm/internal/zone"
+)
+
+// HostnameNode is one member of a hostname's node list, as pmgtm_node
+// exports it. Empty strings are unset (or not yet known) values.
+type HostnameNode struct {
+	Nameserver, IPv4, IPv6, AgentURL string
+}
+
+// Hostname is a pmgtm_hostname as configured. Nodes is nil while the list
+// is not known (it usually refers to nodes planned in the same run).
+type Hostname struct {
+	Zone, Name string
+	Nodes      []HostnameNode
+	AnswerTTL  int64 // 0 when unknown
+	NSTTL      int64 // 0 when unknown
+}
+
+// Limits of the hostname's own TTLs. Answers may be as short as 1 s (fast
+// failover is the point); the delegation lives in the parent zone, where
+// Cloudflare accepts 60 s and up.
+const (
+	MinAnswerTTL = 1
+	MaxAnswerTTL = 86400
+	MaxNodes     = zone.MaxNSCount
+)
+
+// ValidateHostname returns the errors and warnings for h. Unknown values
+// are skipped; the same call at plan time, when node lists are known,
+// checks the rest.
+func ValidateHostname(h Hostname) (errs, warns []Problem) {
+	zoneName, hostFQDN := "", ""
+	if h.Zone != "" {
+		z, err := zone.CanonicalName(h.Zone)
+		if err != nil {
+			errs = append(errs, Problem{"zone", "Invalid zone", fmt.Sprintf("zone %q: %v. Give the parent zone, e.g. \"example.com\".", h.Zone, err)})
+		} else {
+			zoneName = z
+		}
+	}
+	if h.Name != "" {
+		switch {
+		case strings.HasSuffix(h.Name, ".") || h.Name == "@":
+			errs = append(errs, Problem{"name", "Invalid hostname", fmt.Sprintf("name %q must be relative to the zone and strictly inside it, e.g. \"api\" for api.<zone>; the zone apex cannot be delegated.", h.Name)})
+		default:
+			if _, err := zone.CanonicalName(h.Name); err != nil {
+				errs = append(errs, Problem{"name", "Invalid hostname", fmt.Sprintf("name %q: %v.", h.Name, err)})
+			} else if zoneName != "" {
+				full, err := zone.CanonicalName(h.Name + "." + zoneName)
+				switch {
+				case err != nil:
+					errs = append(errs, Problem{"name", "Hostname too long", fmt.Sprintf("%s.%s: %v.", h.Name, strings.TrimSuffix(zoneName, "."), err)})
+				case strings.HasPrefix(full, "_pmgtm.") || strings.Contains(full, "._pmgtm."):
+					errs = append(errs, Problem{"name", "Reserved name", "labels named _pmgtm hold pmgtm's ownership markers; choose another name."})
+				default:
+					hostFQDN = full
+				}
+			}
+		}
+	}
+	if h.AnswerTTL != 0 && (h.AnswerTTL < MinAnswerTTL || h.AnswerTTL > MaxAnswerTTL) {
+		errs = append(errs, Problem{"answer_ttl", "TTL out of range", fmt.Sprintf("answer_ttl = %d; use %d to %d seconds (30 is a good start: it bounds failover time).", h.AnswerTTL, MinAnswerTTL, MaxAnswerTTL)})
+	}
+	if h.NSTTL != 0 && (h.NSTTL < MinRecordTTL || h.NSTTL > MaxRecordTTL) {
+		errs = append(errs, Problem{"ns_ttl", "TTL out of range", fmt.Sprintf("ns_ttl = %d; use %d to %d seconds.", h.NSTTL, MinRecordTTL, MaxRecordTTL)})
+	}
+	if h.AnswerTTL != 0 && h.NSTTL != 0 && h.NSTTL < h.AnswerTTL {
+		warns = append(warns, Problem{"ns_ttl", "Delegation TTL shorter than answer TTL",
+			fmt.Sprintf("ns_ttl = %d is below answer_ttl = %d: resolvers will ask the parent again more often than they ask the nodes, which slows lookups and gains nothing. Set ns_ttl >= answer_ttl.", h.NSTTL, h.AnswerTTL)})
+	}
+	if h.Nodes == nil {
+		return errs, warns
+	}
+	e, w := validateNodes(h.Nodes, hostFQDN)
+	return append(errs, e...), append(warns, w...)
+}
+
+func validateNodes(nodes []HostnameNode, hostFQDN string) (errs, warns []Problem) {
+	switch {
+	case len(nodes) == 0:
+		errs = append(errs, Problem{"nodes", "No nodes", "nodes is empty; give at least one pmgtm_node's node (two or more for failover), e.g. nodes = [pmgtm_node.lb1.node, pmgtm_node.lb2.node]."})
+	case len(nodes) == 1:
+		warns = append(warns, Problem{"nodes", "Single node: no failover", "With one node the hostname fails when that node does; add a second pmgtm_node to nodes."})
+	case len(nodes) > MaxNodes:
+		errs = append(errs, Problem{"nodes", "Too many nodes", fmt.Sprintf("%d nodes; at most %d fit a delegation that resolvers handle well.", len(nodes), MaxNodes)})
+	}
+	seenNS := map[string]int{}
+	seenAddr := map[netip.Addr]int{}
+	for i, n := range nodes {
+		at := fmt.Sprintf("nodes[%d]", i)
+		if n.Nameserver != "" {
+			ns, err := zone.CanonicalName(n.Nameserver)
+			switch {
+			case err != nil:
+				errs = append(errs, Problem{"nodes", "Invalid nameserver", fmt.Sprintf("%s.nameserver %q: %v.", at, n.Nameserver, err)})
+			case hostFQDN != "" && zone.IsSubdomain(ns, hostFQDN):
+				errs = append(errs, Problem{"nodes", "Nameserver inside the hostname",
+					fmt.Sprintf("%s.nameserver %s lies at or beneath %s: the delegation would need glue that pmgtm does not publish, and the node could not be found. Name nodes outside the hostname, e.g. lb1.<zone>.", at, strings.TrimSuffix(ns, "."), strings.TrimSuffix(hostFQDN, "."))})
+			default:
+				if j, dup := seenNS[ns]; dup {
+					errs = append(errs, Problem{"nodes", "Duplicate node", fmt.Sprintf("nodes[%d] and %s are both %s; list each node once.", j, at, strings.TrimSuffix(ns, "."))})
+				}
+				seenNS[ns] = i
+			}
+		}
+		if n.IPv4 == "" && n.IPv6 == "" && n.Nameserver != "" {
+			// Only reported once the object is known: a planned node has its
+			// addresses from configuration.
+			errs = append(errs, Problem{"nodes", "Node without an address", fmt.Sprintf("%s (%s) has neither ipv4 nor ipv6.", at, n.Nameserver)})
+		}
+		for _, s := range []string{n.IPv4, n.IPv6} {
+			if s == "" {
+				continue
+			}
+			a, err := netip.ParseAddr(s)
+			if err != nil {
+				errs = append(errs, Problem{"nodes", "Invalid address", fmt.Sprintf("%s address %q is not an IP address.", at, s)})
+				continue
+			}
+			if j, dup := seenAddr[a]; dup {
+				errs = append(errs, Problem{"nodes", "Duplicate address", fmt.Sprintf("nodes[%d] and %s share the address %s; each node needs its own, or failover cannot tell them apart.", j, at, a)})
+			}
+			seenAddr[a] = i
+		}
+		if n.AgentURL != "" {
+			if p := CheckAgentURL(n.AgentURL); p != "" {
+				errs = append(errs, Problem{"nodes", "Invalid agent URL", at + ": " + p})
+			}
+		}
+	}
+	return errs, warns
+}
+
+// Resolver families and the time each takes, beyond the answer TTL, to
+// give up on a dead nameserver and ask the next one for a new lookup:
+// Unbound's first timeout for an unknown server is 376 ms, Knot Resolver's
+// 400 ms; BIND starts at 800 ms; PowerDNS Recursor at 1.5 s when a server
+// is silent (it moves on at once on ICMP unreachable).
+var resolverRetry = map[string]float64{
+	"unbound":           0.4,
+	"knot_resolver":     0.4,
+	"bind":              0.8,
+	"powerdns_recursor": 1.5,
+}
+
+// FailoverBudget is the worst-case time, in seconds per resolver family,
+// for new lookups to move off a dead node: cached answers live out the
+// answer TTL, then the resolver's first timeout decides.
+func FailoverBudget(answerTTL int64) map[string]float64 {
+	out := make(map[string]float64, len(resolverRetry))
+	for family, retry := range resolverRetry {
+		out[family] = float64(answerTTL) + retry
+	}
+	return out
+}

@@ -1,0 +1,135 @@
+// Package rollout orders the changes to a hostname so that the parent's NS
+// set never names a node that does not answer for the hostname (no lame
+// delegation): zones are pushed and verified before a node joins the set,
+// and a node leaves the set before its zone is removed. It is plain Go: an
+// Executor does the work, and tests check the order without Terraform.
+package rollout
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+)
+
+// Action is one kind of step.
+type Action int
+
+const (
+	// Push stores the node's zone on its agent.
+	Push Action = iota
+	// Verify checks over DNS that the node answers for the hostname with
+	// the pushed zone.
+	Verify
+	// Publish makes the parent's NS set exactly Step.Nameservers.
+	Publish
+	// Withdraw removes the NS set from the parent.
+	Withdraw
+	// Remove deletes the node's zone from its agent.
+	Remove
+)
+
+func (a Action) String() string {
+	return [...]string{"push", "verify", "publish", "withdraw", "remove"}[a]
+}
+
+// Step is one action; Node names the node (its nameserver name) for Push,
+// Verify and Remove; Nameservers is the set for Publish.
+type Step struct {
+	Action      Action
+	Node        string
+	Nameservers []string
+}
+
+func (s Step) String() string {
+	if s.Action == Publish {
+		return fmt.Sprintf("publish %v", s.Nameservers)
+	}
+	if s.Node == "" {
+		return s.Action.String()
+	}
+	return s.Action.String() + " " + s.Node
+}
+
+// Change plans the move from the nodes that hold the hostname now (from;
+// empty on create) to the wanted nodes (to). Every wanted node is pushed
+// and verified, even if it was there before: pushes are idempotent, and
+// this repairs a zone lost or changed on an agent.
+func Change(from, to []string) []Step {
+	var steps []Step
+	for _, n := range to {
+		steps = append(steps, Step{Action: Push, Node: n})
+	}
+	for _, n := range to {
+		steps = append(steps, Step{Action: Verify, Node: n})
+	}
+	steps = append(steps, Step{Action: Publish, Nameservers: slices.Clone(to)})
+	for _, n := range from {
+		if !slices.Contains(to, n) {
+			steps = append(steps, Step{Action: Remove, Node: n})
+		}
+	}
+	return steps
+}
+
+// Destroy plans the removal of a hostname: the delegation first, then the
+// zones.
+func Destroy(from []string) []Step {
+	steps := []Step{{Action: Withdraw}}
+	for _, n := range from {
+		steps = append(steps, Step{Action: Remove, Node: n})
+	}
+	return steps
+}
+
+// Executor carries out steps.
+type Executor interface {
+	Push(ctx context.Context, node string) error
+	Verify(ctx context.Context, node string) error
+	Publish(ctx context.Context, nameservers []string) error
+	Withdraw(ctx context.Context) error
+	Remove(ctx context.Context, node string) error
+}
+
+// StepError is the failure of one step.
+type StepError struct {
+	Step Step
+	Err  error
+}
+
+func (e *StepError) Error() string { return fmt.Sprintf("%s: %v", e.Step, e.Err) }
+func (e *StepError) Unwrap() error { return e.Err }
+
+// Run carries out steps in order. It stops at the first failed Push,
+// Verify, Publish or Withdraw, since what follows depends on it. A failed
+// Remove does not stop it: the node is already out of the delegation, so
+// its leftover zone harms nobody (the node is often dead, which is why it
+// is being removed); those failures come back as leftovers, to be reported
+// as warnings.
+func Run(ctx context.Context, steps []Step, ex Executor) (leftovers []*StepError, err error) {
+	for _, s := range steps {
+		var e error
+		switch s.Action {
+		case Push:
+			e = ex.Push(ctx, s.Node)
+		case Verify:
+			e = ex.Verify(ctx, s.Node)
+		case Publish:
+			e = ex.Publish(ctx, s.Nameservers)
+		case Withdraw:
+			e = ex.Withdraw(ctx)
+		case Remove:
+			if e = ex.Remove(ctx, s.Node); e != nil {
+				leftovers = append(leftovers, &StepError{Step: s, Err: e})
+				continue
+			}
+		}
+		if e != nil {
+			return leftovers, &StepError{Step: s, Err: e}
+		}
+		if ctx.Err() != nil {
+			return leftovers, &StepError{Step: s, Err: errors.Join(errors.New("stopped after this step"), ctx.Err())}
+		}
+	}
+	return leftovers, nil
+}
