@@ -64,6 +64,27 @@ func (c *Client) DeleteZone(ctx context.Context, name string) error {
 	return err
 }
 
+// ListZones returns the names of the zones the agent holds.
+func (c *Client) ListZones(ctx context.Context) ([]string, error) {
+	data, err := c.do(ctx, http.MethodGet, "/v1/zones", nil)
+	if err != nil {
+		return nil, err
+	}
+	var list struct {
+		Zones []struct {
+			Zone string `json:"zone"`
+		} `json:"zones"`
+	}
+	if err := json.Unmarshal(data, &list); err != nil {
+		return nil, fmt.Errorf("agent returned an invalid zone list: %w", err)
+	}
+	names := make([]string, len(list.Zones))
+	for i, z := range list.Zones {
+		names[i] = z.Zone
+	}
+	return names, nil
+}
+
 // Health is the agent's health report.
 type Health struct {
 	Status   string `json:"status"`

@@ -19,8 +19,8 @@ type HostnameNode struct {
 type Hostname struct {
 	Zone, Name string
 	Nodes      []HostnameNode
-	AnswerTTL  int64 // 0 when unknown
-	NSTTL      int64 // 0 when unknown
+	AnswerTTL  *int64 // nil when unknown
+	NSTTL      *int64 // nil when unknown
 }
 
 // Limits of the hostname's own TTLs. Answers may be as short as 1 s (fast
@@ -65,15 +65,15 @@ func ValidateHostname(h Hostname) (errs, warns []Problem) {
 			}
 		}
 	}
-	if h.AnswerTTL != 0 && (h.AnswerTTL < MinAnswerTTL || h.AnswerTTL > MaxAnswerTTL) {
-		errs = append(errs, Problem{"answer_ttl", "TTL out of range", fmt.Sprintf("answer_ttl = %d; use %d to %d seconds (30 is a good start: it bounds failover time).", h.AnswerTTL, MinAnswerTTL, MaxAnswerTTL)})
+	if a := h.AnswerTTL; a != nil && (*a < MinAnswerTTL || *a > MaxAnswerTTL) {
+		errs = append(errs, Problem{"answer_ttl", "TTL out of range", fmt.Sprintf("answer_ttl = %d; use %d to %d seconds (30 is a good start: it bounds failover time).", *a, MinAnswerTTL, MaxAnswerTTL)})
 	}
-	if h.NSTTL != 0 && (h.NSTTL < MinRecordTTL || h.NSTTL > MaxRecordTTL) {
-		errs = append(errs, Problem{"ns_ttl", "TTL out of range", fmt.Sprintf("ns_ttl = %d; use %d to %d seconds.", h.NSTTL, MinRecordTTL, MaxRecordTTL)})
+	if n := h.NSTTL; n != nil && (*n < MinRecordTTL || *n > MaxRecordTTL) {
+		errs = append(errs, Problem{"ns_ttl", "TTL out of range", fmt.Sprintf("ns_ttl = %d; use %d to %d seconds.", *n, MinRecordTTL, MaxRecordTTL)})
 	}
-	if h.AnswerTTL != 0 && h.NSTTL != 0 && h.NSTTL < h.AnswerTTL {
+	if h.AnswerTTL != nil && h.NSTTL != nil && *h.NSTTL < *h.AnswerTTL {
 		warns = append(warns, Problem{"ns_ttl", "Delegation TTL shorter than answer TTL",
-			fmt.Sprintf("ns_ttl = %d is below answer_ttl = %d: resolvers will ask the parent again more often than they ask the nodes, which slows lookups and gains nothing. Set ns_ttl >= answer_ttl.", h.NSTTL, h.AnswerTTL)})
+			fmt.Sprintf("ns_ttl = %d is below answer_ttl = %d: resolvers will ask the parent again more often than they ask the nodes, which slows lookups and gains nothing. Set ns_ttl >= answer_ttl.", *h.NSTTL, *h.AnswerTTL)})
 	}
 	if h.Nodes == nil {
 		return errs, warns
@@ -95,6 +95,7 @@ func validateNodes(nodes []HostnameNode, hostFQDN string) (errs, warns []Problem
 	seenAddr := map[netip.Addr]int{}
 	for i, n := range nodes {
 		at := fmt.Sprintf("nodes[%d]", i)
+		duplicate := false
 		if n.Nameserver != "" {
 			ns, err := zone.CanonicalName(n.Nameserver)
 			switch {
@@ -105,6 +106,7 @@ func validateNodes(nodes []HostnameNode, hostFQDN string) (errs, warns []Problem
 					fmt.Sprintf("%s.nameserver %s lies at or beneath %s: the delegation would need glue that pmgtm does not publish, and the node could not be found. Name nodes outside the hostname, e.g. lb1.<zone>.", at, strings.TrimSuffix(ns, "."), strings.TrimSuffix(hostFQDN, "."))})
 			default:
 				if j, dup := seenNS[ns]; dup {
+					duplicate = true
 					errs = append(errs, Problem{"nodes", "Duplicate node", fmt.Sprintf("nodes[%d] and %s are both %s; list each node once.", j, at, strings.TrimSuffix(ns, "."))})
 				}
 				seenNS[ns] = i
@@ -116,7 +118,7 @@ func validateNodes(nodes []HostnameNode, hostFQDN string) (errs, warns []Problem
 			errs = append(errs, Problem{"nodes", "Node without an address", fmt.Sprintf("%s (%s) has neither ipv4 nor ipv6.", at, n.Nameserver)})
 		}
 		for _, s := range []string{n.IPv4, n.IPv6} {
-			if s == "" {
+			if s == "" || duplicate {
 				continue
 			}
 			a, err := netip.ParseAddr(s)
@@ -159,4 +161,38 @@ func FailoverBudget(answerTTL int64) map[string]float64 {
 		out[family] = float64(answerTTL) + retry
 	}
 	return out
+}
+
+// NodeZone is the zone one node serves for a hostname: the node's own
+// addresses, every node of the hostname as nameserver, and the node itself
+// as the SOA's primary.
+func NodeZone(fqdn string, self HostnameNode, all []HostnameNode, answerTTL, nsTTL int64, serial uint32) zone.Body {
+	b := zone.Body{Name: fqdn, AnswerTTL: &answerTTL, NSTTL: &nsTTL, SOA: &zone.SOABody{MName: self.Nameserver}}
+	if serial != 0 {
+		s := int64(serial)
+		b.Serial = &s
+	}
+	if self.IPv4 != "" {
+		b.IPv4 = []string{self.IPv4}
+	}
+	if self.IPv6 != "" {
+		b.IPv6 = []string{self.IPv6}
+	}
+	for _, n := range all {
+		b.Nameservers = append(b.Nameservers, n.Nameserver)
+	}
+	return b
+}
+
+// NextSerial is the serial for a zone whose content changed: the time, or
+// one more than the previous serial when that is already ahead.
+func NextSerial(prev uint32, now int64) uint32 {
+	s := uint32(now)
+	if prev >= s {
+		s = prev + 1
+	}
+	if s == 0 {
+		s = 1
+	}
+	return s
 }

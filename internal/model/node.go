@@ -29,11 +29,11 @@ const (
 // Node is a pmgtm_node as configured. Empty strings are unset values.
 type Node struct {
 	Zone, Name, IPv4, IPv6, AgentURL string
-	TTL                              int64
+	TTL                              *int64 // nil when unknown
 }
 
 // ValidateNode returns every problem with n; unknown values are passed as
-// "" (or TTL 0) and skipped.
+// "" (or a nil TTL) and skipped.
 func ValidateNode(n Node) []Problem {
 	var out []Problem
 	zoneOK := n.Zone != ""
@@ -58,8 +58,8 @@ func ValidateNode(n Node) []Problem {
 	}
 	out = append(out, checkAddress("ipv4", n.IPv4, true)...)
 	out = append(out, checkAddress("ipv6", n.IPv6, false)...)
-	if n.TTL != 0 && (n.TTL < MinRecordTTL || n.TTL > MaxRecordTTL) {
-		out = append(out, Problem{"ttl", "TTL out of range", fmt.Sprintf("ttl = %d; use %d to %d seconds.", n.TTL, MinRecordTTL, MaxRecordTTL)})
+	if n.TTL != nil && (*n.TTL < MinRecordTTL || *n.TTL > MaxRecordTTL) {
+		out = append(out, Problem{"ttl", "TTL out of range", fmt.Sprintf("ttl = %d; use %d to %d seconds.", *n.TTL, MinRecordTTL, MaxRecordTTL)})
 	}
 	if n.AgentURL != "" {
 		if p := CheckAgentURL(n.AgentURL); p != "" {

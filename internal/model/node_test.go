@@ -6,7 +6,7 @@ import (
 )
 
 func TestValidateNode(t *testing.T) {
-	good := Node{Zone: "example.com", Name: "lb1", IPv4: "198.51.100.10", IPv6: "2001:db8::10", AgentURL: "https://198.51.100.10:8053", TTL: 300}
+	good := Node{Zone: "example.com", Name: "lb1", IPv4: "198.51.100.10", IPv6: "2001:db8::10", AgentURL: "https://198.51.100.10:8053", TTL: ptr(300)}
 	if p := ValidateNode(good); len(p) != 0 {
 		t.Fatalf("good node rejected: %+v", p)
 	}
@@ -24,7 +24,8 @@ func TestValidateNode(t *testing.T) {
 		{func(n *Node) { n.IPv4 = "224.0.0.1" }, "ipv4", "multicast"},
 		{func(n *Node) { n.IPv6 = "fe80::1" }, "ipv6", "link-local"},
 		{func(n *Node) { n.IPv6 = "banana" }, "ipv6", "not an IP"},
-		{func(n *Node) { n.TTL = 5 }, "ttl", "60 to 86400"},
+		{func(n *Node) { n.TTL = ptr(5) }, "ttl", "60 to 86400"},
+		{func(n *Node) { n.TTL = ptr(0) }, "ttl", "ttl = 0"},
 		{func(n *Node) { n.AgentURL = "ftp://x" }, "agent_url", "https://"},
 		{func(n *Node) { n.AgentURL = "https://x:8053/v1?a=b" }, "agent_url", "without path"},
 		{func(n *Node) { n.AgentURL = "https://:8053" }, "agent_url", "no host"},
@@ -38,3 +39,5 @@ func TestValidateNode(t *testing.T) {
 		}
 	}
 }
+
+func ptr(v int64) *int64 { return &v }

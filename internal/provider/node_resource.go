@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -18,6 +19,7 @@ import (
 
 	"github.com/pmgtm/terraform-provider-pmgtm/internal/model"
 	"github.com/pmgtm/terraform-provider-pmgtm/internal/parentzone"
+	"github.com/pmgtm/terraform-provider-pmgtm/internal/probe"
 	"github.com/pmgtm/terraform-provider-pmgtm/internal/zone"
 )
 
@@ -26,6 +28,7 @@ var (
 	_ resource.ResourceWithConfigure      = &NodeResource{}
 	_ resource.ResourceWithImportState    = &NodeResource{}
 	_ resource.ResourceWithValidateConfig = &NodeResource{}
+	_ resource.ResourceWithModifyPlan     = &NodeResource{}
 )
 
 // NewNodeResource is the pmgtm_node constructor.
@@ -104,9 +107,7 @@ func (r *NodeResource) ValidateConfig(ctx context.Context, req resource.Validate
 		return
 	}
 	n := model.Node{Zone: known(m.Zone), Name: known(m.Name), IPv4: known(m.IPv4), IPv6: known(m.IPv6), AgentURL: known(m.AgentURL)}
-	if !m.TTL.IsNull() && !m.TTL.IsUnknown() {
-		n.TTL = m.TTL.ValueInt64()
-	}
+	n.TTL = knownInt(m.TTL)
 	for _, p := range model.ValidateNode(n) {
 		resp.Diagnostics.AddAttributeError(path.Root(p.Attribute), p.Summary, p.Detail)
 	}
@@ -114,6 +115,15 @@ func (r *NodeResource) ValidateConfig(ctx context.Context, req resource.Validate
 		resp.Diagnostics.AddAttributeError(path.Root("ipv4"), "Node without an address",
 			"Set ipv4, ipv6 or both: resolvers reach the node's agent at these addresses.")
 	}
+}
+
+// knownInt returns an integer value, or nil when it is null or not yet known.
+func knownInt(v types.Int64) *int64 {
+	if v.IsNull() || v.IsUnknown() {
+		return nil
+	}
+	x := v.ValueInt64()
+	return &x
 }
 
 // known returns a string value, or "" when it is null or not yet known.
@@ -172,8 +182,8 @@ func (r *NodeResource) ensure(ctx context.Context, plan *nodeModel, diags *diag.
 	if !r.ready(diags) {
 		return false
 	}
-	err := r.clients.Parent.Ensure(ctx, plan.Zone.ValueString(), strings.ToLower(plan.Name.ValueString()), plan.sets(),
-		parentzone.EnsureOptions{Adopt: plan.AdoptExisting.ValueBool()})
+	err := pause(ctx, r.clients.Parent.Ensure(ctx, plan.Zone.ValueString(), strings.ToLower(plan.Name.ValueString()), plan.sets(),
+		parentzone.EnsureOptions{Adopt: plan.AdoptExisting.ValueBool()}))
 	if err != nil {
 		diags.AddError("Cannot "+verb+" the node's records", err.Error())
 		return false
@@ -219,12 +229,96 @@ func (r *NodeResource) Read(ctx context.Context, req resource.ReadRequest, resp 
 }
 
 func (r *NodeResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
-	var plan nodeModel
+	var plan, state nodeModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	if resp.Diagnostics.HasError() || !r.ensure(ctx, &plan, &resp.Diagnostics, "update") {
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() || !r.ready(&resp.Diagnostics) || !r.moveZones(ctx, state, plan, &resp.Diagnostics) ||
+		!r.ensure(ctx, &plan, &resp.Diagnostics, "update") {
 		return
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+}
+
+// ModifyPlan computes the exported node object at plan time whenever its
+// inputs are known, so that hostnames using it can be checked in the same
+// plan; and before a create it looks for records that would conflict.
+func (r *NodeResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if req.Plan.Raw.IsNull() {
+		return
+	}
+	var plan nodeModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	for _, v := range []types.String{plan.Zone, plan.Name, plan.IPv4, plan.IPv6, plan.AgentURL} {
+		if v.IsUnknown() {
+			return
+		}
+	}
+	plan.computed()
+	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+	if req.State.Raw.IsNull() && r.clients != nil && !plan.AdoptExisting.IsUnknown() {
+		err := r.clients.Parent.Check(ctx, plan.Zone.ValueString(), strings.ToLower(plan.Name.ValueString()), []string{"A", "AAAA"},
+			parentzone.EnsureOptions{Adopt: plan.AdoptExisting.ValueBool()})
+		var conflict *parentzone.ConflictError
+		switch {
+		case errors.As(err, &conflict):
+			resp.Diagnostics.AddAttributeError(path.Root("name"), "Conflicting records in the parent zone", err.Error())
+		case err != nil:
+			resp.Diagnostics.AddWarning("Could not check the parent zone", "Conflicting records will be reported at apply: "+err.Error())
+		}
+	}
+}
+
+// moveZones makes an address change make-before-break: the hostname zones
+// the node serves are put, with the new addresses, on the agent at the new
+// address and checked over DNS there, before the node's A/AAAA records
+// move. The hostnames' own update, later in the same apply, then finds
+// them in place (and removes them from an old agent that is no longer
+// used). An old agent that cannot be reached has nothing to preserve.
+func (r *NodeResource) moveZones(ctx context.Context, old, planned nodeModel, diags *diag.Diagnostics) bool {
+	if old.IPv4.Equal(planned.IPv4) && old.IPv6.Equal(planned.IPv6) && old.AgentURL.Equal(planned.AgentURL) {
+		return true
+	}
+	ns, _ := zone.CanonicalName(old.Nameserver.ValueString())
+	from, to := r.clients.agent(old.AgentURL.ValueString()), r.clients.agent(planned.AgentURL.ValueString())
+	names, err := from.ListZones(ctx)
+	if err != nil {
+		diags.AddWarning("Old agent not reachable", fmt.Sprintf("Could not list the zones of %s at %s (%v); the hostnames using this node push their zones to the new address in this apply.", ns, old.AgentURL.ValueString(), err))
+		return true
+	}
+	addrs, err := nodeAddrs(nodeValue{IPv4: planned.IPv4, IPv6: planned.IPv6})
+	if err != nil {
+		diags.AddError("Cannot move the node", err.Error())
+		return false
+	}
+	for _, name := range names {
+		z, _, err := from.GetZone(ctx, name)
+		if err != nil || z.SOA.MName != ns {
+			continue // not a zone this node serves as itself
+		}
+		z.IPv4, z.IPv6 = nil, nil
+		if v := known(planned.IPv4); v != "" {
+			z.IPv4 = []string{v}
+		}
+		if v := known(planned.IPv6); v != "" {
+			z.IPv6 = []string{v}
+		}
+		z.Serial++
+		if _, _, err := to.PutZone(ctx, name, z.Body()); err != nil {
+			diags.AddError("Cannot move the node", fmt.Sprintf("putting %s on the agent at %s: %v. The node's records were not changed.", name, planned.AgentURL.ValueString(), err))
+			return false
+		}
+		vctx, cancel := context.WithTimeout(ctx, verifyTimeout)
+		err = probe.Check(vctx, r.clients.dnsPort(), probe.Want{FQDN: name, Addrs: addrs, Serial: z.Serial})
+		cancel()
+		if err != nil {
+			diags.AddError("Cannot move the node", fmt.Sprintf("the node does not answer for %s at its new address: %v. The node's records were not changed, so resolvers keep using the old address.", name, err))
+			return false
+		}
+	}
+	return true
 }
 
 func (r *NodeResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {

@@ -40,6 +40,10 @@ type Clients struct {
 	AgentHTTP  *http.Client
 }
 
+// dnsPort is where nodes answer DNS: resolvers follow a delegation to port
+// 53 only, so the provider checks nodes there too.
+func (c *Clients) dnsPort() uint16 { return 53 }
+
 type providerModel struct {
 	OwnerID    types.String     `tfsdk:"owner_id"`
 	RFC2136    *rfc2136Model    `tfsdk:"rfc2136"`
@@ -253,7 +257,7 @@ func anyUnknown(cfg providerModel) bool {
 }
 
 func (p *PmgtmProvider) Resources(context.Context) []func() resource.Resource {
-	return []func() resource.Resource{NewNodeResource}
+	return []func() resource.Resource{NewNodeResource, NewHostnameResource}
 }
 
 func (p *PmgtmProvider) DataSources(context.Context) []func() datasource.DataSource { return nil }

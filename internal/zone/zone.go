@@ -388,3 +388,16 @@ func Parse(data []byte) (Zone, error) {
 	}
 	return z, nil
 }
+
+// Body returns the client form of z, which decodes back to z.
+func (z Zone) Body() Body {
+	i := func(v uint32) *int64 { x := int64(v); return &x }
+	b := Body{Name: z.Name, IPv4: slices.Clone(z.IPv4), IPv6: slices.Clone(z.IPv6), AnswerTTL: i(z.AnswerTTL),
+		Nameservers: slices.Clone(z.Nameservers), NSTTL: i(z.NSTTL),
+		SOA: &SOABody{MName: z.SOA.MName, RName: z.SOA.RName, Refresh: i(z.SOA.Refresh), Retry: i(z.SOA.Retry),
+			Expire: i(z.SOA.Expire), Minimum: i(z.SOA.Minimum)}}
+	if z.Serial != 0 {
+		b.Serial = i(z.Serial)
+	}
+	return b
+}

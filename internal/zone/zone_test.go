@@ -150,3 +150,17 @@ func TestAssignSerial(t *testing.T) {
 		t.Fatalf("explicit serial replaced by %d", got.Serial)
 	}
 }
+
+func TestBodyRoundTrip(t *testing.T) {
+	serial := int64(42)
+	min := int64(5)
+	z, fe := Body{Name: "api.example.com", Serial: &serial, IPv4: []string{"198.51.100.10"}, IPv6: []string{"2001:db8::10"},
+		Nameservers: []string{"lb2.example.com", "lb1.example.com"}, SOA: &SOABody{RName: "ops@example.org", Minimum: &min}}.Canonical("api.example.com")
+	if fe != nil {
+		t.Fatal(fe)
+	}
+	back, fe := z.Body().Canonical(z.Name)
+	if fe != nil || string(Encode(back)) != string(Encode(z)) {
+		t.Fatalf("round trip changed the zone:\n%s%s(%v)", Encode(z), Encode(back), fe)
+	}
+}

@@ -1,0 +1,431 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64default"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/pmgtm/terraform-provider-pmgtm/internal/model"
+	"github.com/pmgtm/terraform-provider-pmgtm/internal/parentzone"
+	"github.com/pmgtm/terraform-provider-pmgtm/internal/rollout"
+	"github.com/pmgtm/terraform-provider-pmgtm/internal/zone"
+)
+
+var (
+	_ resource.Resource                   = &HostnameResource{}
+	_ resource.ResourceWithConfigure      = &HostnameResource{}
+	_ resource.ResourceWithImportState    = &HostnameResource{}
+	_ resource.ResourceWithValidateConfig = &HostnameResource{}
+	_ resource.ResourceWithModifyPlan     = &HostnameResource{}
+)
+
+// Default operation timeouts; verification over DNS dominates create and
+// update.
+const (
+	hostnameCreateTimeout = 10 * time.Minute
+	hostnameReadTimeout   = 2 * time.Minute
+	hostnameUpdateTimeout = 10 * time.Minute
+	hostnameDeleteTimeout = 5 * time.Minute
+)
+
+// NewHostnameResource is the pmgtm_hostname constructor.
+func NewHostnameResource() resource.Resource { return &HostnameResource{} }
+
+// HostnameResource is one GTM hostname: a zone on every node's agent and
+// the NS delegation to those nodes in the parent zone.
+type HostnameResource struct {
+	clients *Clients
+}
+
+type hostnameModel struct {
+	ID             types.String   `tfsdk:"id"`
+	Zone           types.String   `tfsdk:"zone"`
+	Name           types.String   `tfsdk:"name"`
+	Nodes          types.List     `tfsdk:"nodes"`
+	AnswerTTL      types.Int64    `tfsdk:"answer_ttl"`
+	NSTTL          types.Int64    `tfsdk:"ns_ttl"`
+	AdoptExisting  types.Bool     `tfsdk:"adopt_existing"`
+	FQDN           types.String   `tfsdk:"fqdn"`
+	Nameservers    types.List     `tfsdk:"nameservers"`
+	Serial         types.Int64    `tfsdk:"serial"`
+	FailoverBudget types.Map      `tfsdk:"failover_budget"`
+	Timeouts       timeouts.Value `tfsdk:"timeouts"`
+}
+
+// nodeValue is one element of nodes, as pmgtm_node exports it.
+type nodeValue struct {
+	Nameserver types.String `tfsdk:"nameserver"`
+	IPv4       types.String `tfsdk:"ipv4"`
+	IPv6       types.String `tfsdk:"ipv6"`
+	AgentURL   types.String `tfsdk:"agent_url"`
+}
+
+func (r *HostnameResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_hostname"
+}
+
+func (r *HostnameResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	replace := []planmodifier.String{stringplanmodifier.RequiresReplace()}
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "A GTM hostname (`<name>.<zone>`) served by several nodes. pmgtm pushes a zone to every " +
+			"node's agent, checks over DNS that each node answers for the hostname with its own address, and only " +
+			"then delegates the hostname to the nodes with NS records in the parent zone. Nodes join the delegation " +
+			"after they answer and leave it before their zone is removed; destroy removes the delegation first.",
+		Attributes: map[string]schema.Attribute{
+			"id": schema.StringAttribute{Computed: true, MarkdownDescription: "`<zone>/<name>`, also the import id.",
+				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
+			"zone": schema.StringAttribute{Required: true, PlanModifiers: replace,
+				MarkdownDescription: "The parent zone, e.g. `example.com`."},
+			"name": schema.StringAttribute{Required: true, PlanModifiers: replace,
+				MarkdownDescription: "Name relative to the zone, e.g. `api` for `api.example.com`. The zone apex cannot be delegated."},
+			"nodes": schema.ListAttribute{Required: true, ElementType: types.ObjectType{AttrTypes: nodeObjectTypes},
+				MarkdownDescription: "The nodes that answer for the hostname: `pmgtm_node.<name>.node` values. Two or more for failover."},
+			"answer_ttl": schema.Int64Attribute{Optional: true, Computed: true, Default: int64default.StaticInt64(zone.DefaultAnswerTTL),
+				MarkdownDescription: "TTL of the A/AAAA answers the nodes give, 1 to 86400 seconds. It bounds how long clients keep a dead node's address. Default 30."},
+			"ns_ttl": schema.Int64Attribute{Optional: true, Computed: true, Default: int64default.StaticInt64(zone.DefaultNSTTL),
+				MarkdownDescription: "TTL of the NS delegation in the parent zone (and at the nodes), 60 to 86400 seconds. Default 300."},
+			"adopt_existing": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(false),
+				MarkdownDescription: "Take over an existing NS delegation at the name instead of failing on it. Other records at or beneath the name still stop the apply."},
+			"fqdn": schema.StringAttribute{Computed: true, MarkdownDescription: "Fully qualified hostname, with the trailing dot.",
+				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
+			"nameservers": schema.ListAttribute{Computed: true, ElementType: types.StringType,
+				MarkdownDescription: "The NS set in the parent zone, sorted."},
+			"serial": schema.Int64Attribute{Computed: true,
+				MarkdownDescription: "SOA serial of the hostname's zone, the same on every node; it changes when the zone does."},
+			"failover_budget": schema.MapAttribute{Computed: true, ElementType: types.Float64Type,
+				MarkdownDescription: "Worst-case seconds for new lookups to move off a dead node, by resolver family " +
+					"(`unbound`, `knot_resolver`, `bind`, `powerdns_recursor`): the answer TTL plus the resolver's first timeout."},
+		},
+		Blocks: map[string]schema.Block{
+			"timeouts": timeouts.Block(ctx, timeouts.Opts{Create: true, Read: true, Update: true, Delete: true}),
+		},
+	}
+}
+
+func (r *HostnameResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
+	if req.ProviderData == nil {
+		return
+	}
+	clients, ok := req.ProviderData.(*Clients)
+	if !ok {
+		resp.Diagnostics.AddError("Unexpected provider data", fmt.Sprintf("got %T", req.ProviderData))
+		return
+	}
+	r.clients = clients
+}
+
+// hostname converts the model for validation; unknown parts stay empty.
+func (m hostnameModel) hostname(ctx context.Context) (model.Hostname, diag.Diagnostics) {
+	h := model.Hostname{Zone: known(m.Zone), Name: known(m.Name)}
+	h.AnswerTTL, h.NSTTL = knownInt(m.AnswerTTL), knownInt(m.NSTTL)
+	nodes, known, diags := m.nodes(ctx)
+	if known {
+		h.Nodes = make([]model.HostnameNode, 0, len(nodes))
+		for _, n := range nodes {
+			h.Nodes = append(h.Nodes, n.plain())
+		}
+	}
+	return h, diags
+}
+
+// nodes returns the node list and whether all of it is known.
+func (m hostnameModel) nodes(ctx context.Context) ([]nodeValue, bool, diag.Diagnostics) {
+	if m.Nodes.IsNull() || m.Nodes.IsUnknown() {
+		return nil, false, nil
+	}
+	var nodes []nodeValue
+	diags := m.Nodes.ElementsAs(ctx, &nodes, true)
+	if diags.HasError() {
+		return nil, false, diags
+	}
+	for _, n := range nodes {
+		if n.Nameserver.IsUnknown() || n.IPv4.IsUnknown() || n.IPv6.IsUnknown() || n.AgentURL.IsUnknown() {
+			return nodes, false, diags
+		}
+	}
+	return nodes, true, diags
+}
+
+func (n nodeValue) plain() model.HostnameNode {
+	return model.HostnameNode{Nameserver: known(n.Nameserver), IPv4: known(n.IPv4), IPv6: known(n.IPv6), AgentURL: known(n.AgentURL)}
+}
+
+func addProblems(diags *diag.Diagnostics, errs, warns []model.Problem) {
+	for _, p := range errs {
+		diags.AddAttributeError(path.Root(p.Attribute), p.Summary, p.Detail)
+	}
+	for _, p := range warns {
+		diags.AddAttributeWarning(path.Root(p.Attribute), p.Summary, p.Detail)
+	}
+}
+
+func (r *HostnameResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
+	var m hostnameModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	h, diags := m.hostname(ctx)
+	resp.Diagnostics.Append(diags...)
+	errs, warns := model.ValidateHostname(h)
+	addProblems(&resp.Diagnostics, errs, warns)
+}
+
+// ModifyPlan fills what is known before apply (fqdn, nameservers, budget,
+// an unchanged serial), checks the node list once other resources' plans
+// make it known, and looks for conflicting records in the parent zone
+// before a create, so that a plan already names them.
+func (r *HostnameResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if req.Plan.Raw.IsNull() {
+		return // destroy
+	}
+	var plan, state hostnameModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	creating := req.State.Raw.IsNull()
+	if !creating {
+		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	}
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	h, diags := plan.hostname(ctx)
+	resp.Diagnostics.Append(diags...)
+	if h.Nodes != nil {
+		// ValidateConfig saw the list unknown; report only what it could not.
+		errs, warns := model.ValidateHostname(model.Hostname{Zone: h.Zone, Name: h.Name, Nodes: h.Nodes})
+		addProblems(&resp.Diagnostics, errs, warns)
+	}
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if h.Zone != "" && h.Name != "" {
+		fqdn, _ := zone.CanonicalName(h.Name + "." + h.Zone)
+		plan.FQDN = types.StringValue(fqdn)
+		plan.ID = types.StringValue(strings.TrimSuffix(strings.ToLower(h.Zone), ".") + "/" + strings.ToLower(h.Name))
+	}
+	plan.Nameservers = types.ListUnknown(types.StringType)
+	if h.Nodes != nil {
+		plan.Nameservers = nameserverList(h.Nodes)
+	}
+	plan.FailoverBudget = types.MapUnknown(types.Float64Type)
+	if h.AnswerTTL != nil {
+		plan.FailoverBudget = budgetMap(*h.AnswerTTL)
+	}
+	plan.Serial = types.Int64Unknown()
+	if !creating && plan.Nodes.Equal(state.Nodes) && plan.AnswerTTL.Equal(state.AnswerTTL) && plan.NSTTL.Equal(state.NSTTL) {
+		plan.Serial = state.Serial
+	}
+	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+
+	if creating && r.clients != nil && h.Zone != "" && h.Name != "" && !plan.AdoptExisting.IsUnknown() {
+		err := r.clients.Parent.Check(ctx, h.Zone, strings.ToLower(h.Name), []string{"NS"},
+			parentzone.EnsureOptions{Adopt: plan.AdoptExisting.ValueBool()})
+		var conflict *parentzone.ConflictError
+		switch {
+		case errors.As(err, &conflict):
+			resp.Diagnostics.AddAttributeError(path.Root("name"), "Conflicting records in the parent zone", err.Error())
+		case err != nil:
+			resp.Diagnostics.AddWarning("Could not check the parent zone", "Conflicting records will be reported at apply: "+err.Error())
+		}
+	}
+}
+
+func nameserverList(nodes []model.HostnameNode) types.List {
+	var ns []attr.Value
+	var names []string
+	for _, n := range nodes {
+		if c, err := zone.CanonicalName(n.Nameserver); err == nil {
+			names = append(names, c)
+		}
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		ns = append(ns, types.StringValue(n))
+	}
+	return types.ListValueMust(types.StringType, ns)
+}
+
+func budgetMap(answerTTL int64) types.Map {
+	vals := map[string]attr.Value{}
+	for family, s := range model.FailoverBudget(answerTTL) {
+		vals[family] = types.Float64Value(s)
+	}
+	return types.MapValueMust(types.Float64Type, vals)
+}
+
+func (r *HostnameResource) ready(diags *diag.Diagnostics) bool {
+	if r.clients == nil {
+		diags.AddError("Provider not configured", "The pmgtm provider has no parent-zone backend configured (its values may not be known yet).")
+		return false
+	}
+	return true
+}
+
+func (r *HostnameResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	var plan hostnameModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() || !r.ready(&resp.Diagnostics) {
+		return
+	}
+	timeout, diags := plan.Timeouts.Create(ctx, hostnameCreateTimeout)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	serial := model.NextSerial(0, time.Now().Unix())
+	if r.apply(ctx, &plan, nil, serial, &resp.Diagnostics) {
+		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	}
+}
+
+func (r *HostnameResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	var plan, state hostnameModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() || !r.ready(&resp.Diagnostics) {
+		return
+	}
+	timeout, diags := plan.Timeouts.Update(ctx, hostnameUpdateTimeout)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	serial := uint32(state.Serial.ValueInt64())
+	if !plan.Serial.IsUnknown() && !plan.Serial.IsNull() {
+		serial = uint32(plan.Serial.ValueInt64())
+	} else {
+		serial = model.NextSerial(serial, time.Now().Unix())
+	}
+	old, _, d := state.nodes(ctx)
+	resp.Diagnostics.Append(d...)
+	if r.apply(ctx, &plan, old, serial, &resp.Diagnostics) {
+		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	}
+}
+
+// apply moves the hostname from the old nodes to the planned ones in the
+// rollout order and fills the computed attributes.
+func (r *HostnameResource) apply(ctx context.Context, plan *hostnameModel, old []nodeValue, serial uint32, diags *diag.Diagnostics) bool {
+	nodes, _, d := plan.nodes(ctx)
+	diags.Append(d...)
+	if diags.HasError() {
+		return false
+	}
+	ex := r.executor(plan, serial, plan.AdoptExisting.ValueBool(), nodes, old)
+	leftovers, err := rollout.Run(ctx, rollout.Change(nodeKeys(old), nodeKeys(nodes)), ex)
+	reportLeftovers(diags, leftovers)
+	if err != nil {
+		diags.AddError("Cannot apply "+ex.fqdn, explainStep(err))
+		return false
+	}
+	h, _ := plan.hostname(ctx)
+	plan.FQDN = types.StringValue(ex.fqdn)
+	plan.ID = types.StringValue(strings.TrimSuffix(ex.zone, ".") + "/" + ex.name)
+	plan.Nameservers = nameserverList(h.Nodes)
+	plan.FailoverBudget = budgetMap(plan.AnswerTTL.ValueInt64())
+	plan.Serial = types.Int64Value(int64(serial))
+	return true
+}
+
+func reportLeftovers(diags *diag.Diagnostics, leftovers []*rollout.StepError) {
+	for _, l := range leftovers {
+		diags.AddWarning("Zone left on a removed node",
+			fmt.Sprintf("%v. The node is no longer in the delegation, so nothing is served from it; "+
+				"delete the zone on its agent when it is back (DELETE /v1/zones/<fqdn>).", l))
+	}
+}
+
+// explainStep adds what to do to a failed rollout step.
+func explainStep(err error) string {
+	var se *rollout.StepError
+	if !errors.As(err, &se) {
+		return err.Error()
+	}
+	switch se.Step.Action {
+	case rollout.Push:
+		return err.Error() + "\n\nThe agent did not accept the zone; nothing was delegated to this node. Check the node's agent_url, the provider's agent token, and that the agent runs; or remove the node from nodes."
+	case rollout.Verify:
+		return err.Error() + "\n\nThe node holds the zone but does not answer for it over DNS on port 53, so the delegation was not changed (publishing it would send resolvers to a node that cannot answer). Check that the agent listens on the node's address, UDP and TCP port 53 are open, and the node's ipv4/ipv6 are its real addresses."
+	case rollout.Publish, rollout.Withdraw:
+		return err.Error() + "\n\nThe parent zone was not changed as planned; run apply again once the cause is fixed: every step is safe to repeat."
+	}
+	return err.Error()
+}
+
+func (r *HostnameResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	var state hostnameModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() || !r.ready(&resp.Diagnostics) {
+		return
+	}
+	timeout, diags := state.Timeouts.Read(ctx, hostnameReadTimeout)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	gone, diags := r.refresh(ctx, &state)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if gone {
+		resp.State.RemoveResource(ctx)
+		return
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+}
+
+func (r *HostnameResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	var state hostnameModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() || !r.ready(&resp.Diagnostics) {
+		return
+	}
+	timeout, diags := state.Timeouts.Delete(ctx, hostnameDeleteTimeout)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	nodes, _, d := state.nodes(ctx)
+	resp.Diagnostics.Append(d...)
+	ex := r.executor(&state, 0, false, nil, nodes)
+	leftovers, err := rollout.Run(ctx, rollout.Destroy(nodeKeys(nodes)), ex)
+	reportLeftovers(&resp.Diagnostics, leftovers)
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot delete "+ex.fqdn, explainStep(err))
+	}
+}
+
+func (r *HostnameResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	zoneName, name, ok := strings.Cut(req.ID, "/")
+	if !ok || zoneName == "" || name == "" || strings.Contains(name, "/") {
+		resp.Diagnostics.AddError("Invalid import id", fmt.Sprintf("%q: use <zone>/<name>, e.g. example.com/api.", req.ID))
+		return
+	}
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("zone"), zoneName)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("name"), name)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("adopt_existing"), false)...)
+}

@@ -1,0 +1,325 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/miekg/dns"
+
+	"github.com/pmgtm/terraform-provider-pmgtm/internal/agentclient"
+	"github.com/pmgtm/terraform-provider-pmgtm/internal/model"
+	"github.com/pmgtm/terraform-provider-pmgtm/internal/parentzone"
+	"github.com/pmgtm/terraform-provider-pmgtm/internal/probe"
+	"github.com/pmgtm/terraform-provider-pmgtm/internal/zone"
+)
+
+// verifyTimeout bounds the DNS check of one node, so that one silent node
+// fails the apply with its own name long before the operation timeout.
+const verifyTimeout = time.Minute
+
+// stepPause holds each rollout step's result for a while before the next
+// step. Tests set it, so that an observer sees every intermediate state of
+// the parent and the agents, however brief it would be otherwise.
+var stepPause time.Duration
+
+func pause(ctx context.Context, err error) error {
+	if stepPause > 0 && err == nil {
+		select {
+		case <-ctx.Done():
+		case <-time.After(stepPause):
+		}
+	}
+	return err
+}
+
+// nodeKey identifies a node in a rollout: its nameserver name and the
+// agent that serves it, so that moving a node to another agent is a
+// make-before-break of two keys.
+func nodeKey(n nodeValue) string {
+	ns, err := zone.CanonicalName(n.Nameserver.ValueString())
+	if err != nil {
+		ns = n.Nameserver.ValueString()
+	}
+	return ns + " at " + n.AgentURL.ValueString()
+}
+
+func nodeKeys(nodes []nodeValue) []string {
+	keys := make([]string, 0, len(nodes))
+	for _, n := range nodes {
+		if k := nodeKey(n); !slices.Contains(keys, k) {
+			keys = append(keys, k)
+		}
+	}
+	return keys
+}
+
+// hostnameExecutor carries out rollout steps for one hostname.
+type hostnameExecutor struct {
+	clients          *Clients
+	zone, name, fqdn string
+	answerTTL, nsTTL int64
+	serial           uint32
+	adopt            bool
+	planned          []model.HostnameNode
+	byKey            map[string]nodeValue // planned and old nodes
+	plannedAgents    map[string]bool      // agent URLs of planned nodes
+}
+
+func (r *HostnameResource) executor(m *hostnameModel, serial uint32, adopt bool, planned, old []nodeValue) *hostnameExecutor {
+	z, _ := zone.CanonicalName(m.Zone.ValueString())
+	name := strings.ToLower(m.Name.ValueString())
+	ex := &hostnameExecutor{clients: r.clients, zone: z, name: name, fqdn: name + "." + z,
+		answerTTL: m.AnswerTTL.ValueInt64(), nsTTL: m.NSTTL.ValueInt64(), serial: serial, adopt: adopt,
+		byKey: map[string]nodeValue{}, plannedAgents: map[string]bool{}}
+	for _, n := range old {
+		ex.byKey[nodeKey(n)] = n
+	}
+	for _, n := range planned {
+		ex.byKey[nodeKey(n)] = n
+		ex.planned = append(ex.planned, n.plain())
+		ex.plannedAgents[n.AgentURL.ValueString()] = true
+	}
+	return ex
+}
+
+func (c *Clients) agent(url string) *agentclient.Client {
+	return &agentclient.Client{BaseURL: url, Token: c.AgentToken, HTTP: c.AgentHTTP}
+}
+
+func (ex *hostnameExecutor) Push(ctx context.Context, key string) error {
+	n := ex.byKey[key]
+	body := model.NodeZone(ex.fqdn, n.plain(), ex.planned, ex.answerTTL, ex.nsTTL, ex.serial)
+	_, _, err := ex.clients.agent(n.AgentURL.ValueString()).PutZone(ctx, ex.fqdn, body)
+	return pause(ctx, err)
+}
+
+func (ex *hostnameExecutor) Verify(ctx context.Context, key string) error {
+	ctx, cancel := context.WithTimeout(ctx, verifyTimeout)
+	defer cancel()
+	addrs, err := nodeAddrs(ex.byKey[key])
+	if err != nil {
+		return err
+	}
+	return probe.Check(ctx, ex.clients.dnsPort(), probe.Want{FQDN: ex.fqdn, Addrs: addrs, Serial: ex.serial})
+}
+
+func nodeAddrs(n nodeValue) ([]netip.Addr, error) {
+	var addrs []netip.Addr
+	for _, s := range []string{known(n.IPv4), known(n.IPv6)} {
+		if s == "" {
+			continue
+		}
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return nil, fmt.Errorf("address %q: %w", s, err)
+		}
+		addrs = append(addrs, a)
+	}
+	if len(addrs) == 0 {
+		return nil, errors.New("the node has no address")
+	}
+	return addrs, nil
+}
+
+func (ex *hostnameExecutor) Publish(ctx context.Context, keys []string) error {
+	var ns []string
+	for _, k := range keys {
+		name, _ := zone.CanonicalName(ex.byKey[k].Nameserver.ValueString())
+		if !slices.Contains(ns, name) {
+			ns = append(ns, name)
+		}
+	}
+	return pause(ctx, ex.clients.Parent.Ensure(ctx, ex.zone, ex.name,
+		[]parentzone.RRSet{{Type: "NS", TTL: uint32(ex.nsTTL), Values: ns}}, parentzone.EnsureOptions{Adopt: ex.adopt}))
+}
+
+func (ex *hostnameExecutor) Withdraw(ctx context.Context) error {
+	return pause(ctx, ex.clients.Parent.Release(ctx, ex.zone, ex.name))
+}
+
+func (ex *hostnameExecutor) Remove(ctx context.Context, key string) error {
+	url := ex.byKey[key].AgentURL.ValueString()
+	if ex.plannedAgents[url] {
+		return nil // the same agent serves a planned node: its zone is the new one
+	}
+	return pause(ctx, ex.clients.agent(url).DeleteZone(ctx, ex.fqdn))
+}
+
+// refresh reads the hostname as it is: the parent's NS set, and the zone on
+// each node's agent. What differs from the state becomes a diff: a node
+// that lost its zone, serves other content or left the NS set is dropped
+// from nodes (the next apply pushes it again); a changed NS TTL or NS set
+// shows in ns_ttl and nameservers. It reports gone when the delegation is
+// not pmgtm's any more. An unreachable agent is a warning, not a failure:
+// a dead node is exactly what pmgtm is for.
+func (r *HostnameResource) refresh(ctx context.Context, state *hostnameModel) (gone bool, diags diag.Diagnostics) {
+	zoneName := state.Zone.ValueString()
+	name := strings.ToLower(state.Name.ValueString())
+	z, err := zone.CanonicalName(zoneName)
+	if err != nil {
+		diags.AddError("Invalid zone in state", err.Error())
+		return false, diags
+	}
+	fqdn := name + "." + z
+	s, err := r.clients.Parent.Lookup(ctx, zoneName, name)
+	if err != nil {
+		diags.AddError("Cannot read the parent zone", err.Error())
+		return false, diags
+	}
+	importing := state.Nodes.IsNull()
+	if s.Owner != r.clients.Parent.Owner() || !slices.Contains(s.OwnedTypes, "NS") || len(s.Of("NS")) == 0 {
+		if importing {
+			diags.AddError("Nothing to import", fmt.Sprintf("%s has no NS delegation made by pmgtm owner %q; create it with terraform apply instead.", fqdn, r.clients.Parent.Owner()))
+		}
+		return true, diags
+	}
+	var nsSet []string
+	for _, rec := range s.Of("NS") {
+		if c, err := zone.CanonicalName(rec.Value); err == nil {
+			nsSet = append(nsSet, c)
+		}
+	}
+	slices.Sort(nsSet)
+	state.FQDN = types.StringValue(fqdn)
+	state.ID = types.StringValue(strings.TrimSuffix(z, ".") + "/" + name)
+
+	if importing {
+		diags.Append(r.discover(ctx, state, z, fqdn, nsSet)...)
+	} else {
+		diags.Append(r.checkNodes(ctx, state, fqdn, nsSet)...)
+	}
+	state.NSTTL = types.Int64Value(int64(s.Of("NS")[0].TTL))
+	state.Nameservers = nameserverList(plainNodes(nsSet))
+	if !state.AnswerTTL.IsNull() {
+		state.FailoverBudget = budgetMap(state.AnswerTTL.ValueInt64())
+	}
+	return false, diags
+}
+
+func plainNodes(nameservers []string) []model.HostnameNode {
+	out := make([]model.HostnameNode, len(nameservers))
+	for i, ns := range nameservers {
+		out[i].Nameserver = ns
+	}
+	return out
+}
+
+// checkNodes compares each node's zone with what the state says it should
+// be, and drops the nodes that drifted.
+func (r *HostnameResource) checkNodes(ctx context.Context, state *hostnameModel, fqdn string, nsSet []string) (diags diag.Diagnostics) {
+	nodes, _, d := state.nodes(ctx)
+	diags.Append(d...)
+	if d.HasError() {
+		return diags
+	}
+	all := make([]model.HostnameNode, len(nodes))
+	for i, n := range nodes {
+		all[i] = n.plain()
+	}
+	var kept []nodeValue
+	for _, n := range nodes {
+		ns, _ := zone.CanonicalName(n.Nameserver.ValueString())
+		if !slices.Contains(nsSet, ns) {
+			continue // left the delegation out of band
+		}
+		have, _, err := r.clients.agent(n.AgentURL.ValueString()).GetZone(ctx, fqdn)
+		switch {
+		case errors.Is(err, agentclient.ErrNotFound):
+			continue // the agent lost the zone
+		case err != nil:
+			diags.AddWarning("Node not reachable", fmt.Sprintf("Could not read %s from the agent of %s (%v); keeping the node as it was. Resolvers skip a dead node, which is what pmgtm is for.", fqdn, ns, err))
+			kept = append(kept, n)
+			continue
+		}
+		want, fe := model.NodeZone(fqdn, n.plain(), all, state.AnswerTTL.ValueInt64(), state.NSTTL.ValueInt64(), 0).Canonical(fqdn)
+		if fe != nil {
+			continue
+		}
+		if have.AnswerTTL != want.AnswerTTL {
+			state.AnswerTTL = types.Int64Value(int64(have.AnswerTTL))
+			want.AnswerTTL = have.AnswerTTL
+		}
+		if !zone.SameContent(have, want) {
+			continue // changed on the agent: the next apply pushes it again
+		}
+		if state.Serial.IsNull() || state.Serial.IsUnknown() {
+			state.Serial = types.Int64Value(int64(have.Serial))
+		}
+		kept = append(kept, n)
+	}
+	if len(kept) != len(nodes) {
+		vals := make([]nodeValue, len(kept))
+		copy(vals, kept)
+		list, d := types.ListValueFrom(ctx, types.ObjectType{AttrTypes: nodeObjectTypes}, vals)
+		diags.Append(d...)
+		state.Nodes = list
+	}
+	return diags
+}
+
+// discover rebuilds the node list of an imported hostname from DNS: the
+// NS set, each nameserver's addresses from the parent zone (or the system
+// resolver when it lives elsewhere), and the answer TTL and serial from the
+// first node that answers. Agent URLs are not in DNS; they come from the
+// configuration on the next apply.
+func (r *HostnameResource) discover(ctx context.Context, state *hostnameModel, z, fqdn string, nsSet []string) (diags diag.Diagnostics) {
+	var nodes []nodeValue
+	for _, ns := range nsSet {
+		n := nodeValue{Nameserver: types.StringValue(ns), IPv4: types.StringNull(), IPv6: types.StringNull(), AgentURL: types.StringNull()}
+		var addrs []netip.Addr
+		if rel, ok := strings.CutSuffix(ns, "."+z); ok {
+			s, err := r.clients.Parent.Lookup(ctx, z, rel)
+			if err != nil {
+				diags.AddError("Cannot read the parent zone", err.Error())
+				return diags
+			}
+			for _, rec := range append(s.Of("A"), s.Of("AAAA")...) {
+				if a, err := netip.ParseAddr(rec.Value); err == nil {
+					addrs = append(addrs, a)
+				}
+			}
+		} else if found, err := probe.Resolve(ctx, ns); err == nil {
+			addrs = found
+		}
+		for _, a := range addrs {
+			if a.Is4() && n.IPv4.IsNull() {
+				n.IPv4 = types.StringValue(a.String())
+			} else if a.Is6() && n.IPv6.IsNull() {
+				n.IPv6 = types.StringValue(a.String())
+			}
+		}
+		nodes = append(nodes, n)
+	}
+	list, d := types.ListValueFrom(ctx, types.ObjectType{AttrTypes: nodeObjectTypes}, nodes)
+	diags.Append(d...)
+	state.Nodes = list
+	state.AnswerTTL = types.Int64Value(zone.DefaultAnswerTTL)
+	for _, n := range nodes {
+		addrs, err := nodeAddrs(n)
+		if err != nil {
+			continue
+		}
+		server := netip.AddrPortFrom(addrs[0], r.clients.dnsPort())
+		qtype := dns.TypeA
+		if !addrs[0].Is4() {
+			qtype = dns.TypeAAAA
+		}
+		soa, err1 := probe.Ask(ctx, server, fqdn, dns.TypeSOA)
+		ans, err2 := probe.Ask(ctx, server, fqdn, qtype)
+		if err1 == nil && err2 == nil && soa.HasSOA && ans.Authoritative && len(ans.Addrs) > 0 {
+			state.Serial = types.Int64Value(int64(soa.Serial))
+			state.AnswerTTL = types.Int64Value(int64(ans.TTL))
+			return diags
+		}
+	}
+	diags.AddWarning("No node answered", fmt.Sprintf("None of %v answered for %s over DNS; answer_ttl is assumed to be %d.", nsSet, fqdn, zone.DefaultAnswerTTL))
+	state.Serial = types.Int64Value(0)
+	return diags
+}

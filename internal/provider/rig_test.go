@@ -1,0 +1,231 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/pmgtm/terraform-provider-pmgtm/internal/agentclient"
+	"github.com/pmgtm/terraform-provider-pmgtm/internal/testutil/agentproc"
+	"github.com/pmgtm/terraform-provider-pmgtm/internal/testutil/bind"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	agentproc.Cleanup()
+	os.Exit(code)
+}
+
+const rigToken = "test-token-0123456789abcdef"
+
+// rig is a parent zone on a real BIND and real agents, each answering DNS
+// on port 53 of its own loopback address, as resolvers expect of a node.
+type rig struct {
+	t      *testing.T
+	srv    *bind.Server
+	agents map[string]*agentproc.Agent // by IP
+}
+
+func newRig(t *testing.T, ips ...string) *rig {
+	t.Helper()
+	r := &rig{t: t, agents: map[string]*agentproc.Agent{},
+		srv: bind.Start(t, bind.Options{Zone: "example.test", Records: []string{"foreign 300 A 192.0.2.99", "www 300 A 192.0.2.80"}})}
+	for _, ip := range ips {
+		r.agents[ip] = agentproc.Start(t, agentproc.Options{IP: ip, DNSPort: 53, Token: rigToken})
+	}
+	return r
+}
+
+func (r *rig) provider() string {
+	return fmt.Sprintf(`
+provider "pmgtm" {
+  rfc2136 {
+    server     = %q
+    key_name   = %q
+    key_secret = %q
+  }
+  agent {
+    token = %q
+  }
+}
+`, r.srv.Addr, r.srv.KeyName, r.srv.KeySecret, rigToken)
+}
+
+// testNode is a pmgtm_node: its name, its address, and the agent that
+// serves it (normally the agent at the same address).
+type testNode struct{ name, ip, agentIP string }
+
+func (r *rig) config(nodes []testNode, members []string, hostnameExtra string) string {
+	var b strings.Builder
+	b.WriteString(r.provider())
+	for _, n := range nodes {
+		agentIP := n.agentIP
+		if agentIP == "" {
+			agentIP = n.ip
+		}
+		fmt.Fprintf(&b, `
+resource "pmgtm_node" %q {
+  zone      = "example.test"
+  name      = %[1]q
+  ipv4      = %q
+  agent_url = %q
+}
+`, n.name, n.ip, r.agents[agentIP].APIURL)
+	}
+	if members != nil {
+		var refs []string
+		for _, m := range members {
+			refs = append(refs, "pmgtm_node."+m+".node")
+		}
+		fmt.Fprintf(&b, `
+resource "pmgtm_hostname" "api" {
+  zone       = "example.test"
+  name       = "api"
+  nodes      = [%s]
+  answer_ttl = 5
+  ns_ttl     = 60
+  %s
+}
+`, strings.Join(refs, ", "), hostnameExtra)
+	}
+	return b.String()
+}
+
+// delegation returns the NS set the parent gives for name (a referral:
+// the NS records are in the authority section), sorted.
+func delegation(server, name string) ([]string, error) {
+	m := new(dns.Msg).SetQuestion(name, dns.TypeNS)
+	resp, _, err := (&dns.Client{Timeout: 2 * time.Second}).Exchange(m, server)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, rr := range append(resp.Answer, resp.Ns...) {
+		if ns, ok := rr.(*dns.NS); ok && strings.EqualFold(ns.Hdr.Name, name) {
+			out = append(out, strings.ToLower(ns.Ns))
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+func addresses(server, name string) ([]string, error) {
+	m := new(dns.Msg).SetQuestion(name, dns.TypeA)
+	resp, _, err := (&dns.Client{Timeout: 2 * time.Second}).Exchange(m, server)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, rr := range resp.Answer {
+		if a, ok := rr.(*dns.A); ok {
+			out = append(out, a.A.String())
+		}
+	}
+	return out, nil
+}
+
+// authoritative reports whether the node at ip answers the hostname's SOA
+// authoritatively.
+func authoritative(ip, name string) error {
+	m := new(dns.Msg).SetQuestion(name, dns.TypeSOA)
+	resp, _, err := (&dns.Client{Timeout: time.Second}).Exchange(m, net.JoinHostPort(ip, "53"))
+	switch {
+	case err != nil:
+		return err
+	case resp.Rcode != dns.RcodeSuccess || !resp.Authoritative:
+		return fmt.Errorf("rcode %s aa=%v", dns.RcodeToString[resp.Rcode], resp.Authoritative)
+	}
+	return nil
+}
+
+// hasZone reports whether the agent at ip holds the zone.
+func (r *rig) hasZone(ip, fqdn string) bool {
+	r.t.Helper()
+	a := r.agents[ip]
+	_, _, err := (&agentclient.Client{BaseURL: a.APIURL, Token: rigToken, HTTP: a.HTTP}).GetZone(context.Background(), fqdn)
+	if err != nil && !errors.Is(err, agentclient.ErrNotFound) {
+		r.t.Fatalf("agent %s: %v", ip, err)
+	}
+	return err == nil
+}
+
+func (r *rig) expectDelegation(want ...string) error {
+	got, err := delegation(r.srv.Addr, "api.example.test.")
+	if err != nil {
+		return err
+	}
+	for i := range want {
+		want[i] += ".example.test."
+	}
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		return fmt.Errorf("parent delegates api to %v, want %v", got, want)
+	}
+	return nil
+}
+
+// observer checks, over and over while Terraform works, that every node
+// the parent delegates to answers for the hostname. A failed answer counts
+// only if the node is still delegated to, at the same address, when asked
+// again afterwards: a node may leave between the two questions.
+type observer struct {
+	// paused while a test breaks the hostname on purpose (drift)
+	paused     atomic.Bool
+	checks     int
+	violations []string
+	stop       chan struct{}
+	done       sync.WaitGroup
+}
+
+func observe(parent, fqdn string) *observer {
+	o := &observer{stop: make(chan struct{})}
+	o.done.Add(1)
+	go func() {
+		defer o.done.Done()
+		deadline := time.Now().Add(20 * time.Minute) // bounded even if never stopped
+		for i := 0; i < 1_000_000 && time.Now().Before(deadline); i++ {
+			select {
+			case <-o.stop:
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+			set, err := delegation(parent, fqdn)
+			if err != nil {
+				continue
+			}
+			for _, ns := range set {
+				addrs, err := addresses(parent, ns)
+				if err != nil {
+					continue
+				}
+				for _, ip := range addrs {
+					o.checks++
+					if err := authoritative(ip, fqdn); err != nil {
+						again, _ := delegation(parent, fqdn)
+						stillAddrs, _ := addresses(parent, ns)
+						if slices.Contains(again, ns) && slices.Contains(stillAddrs, ip) && !o.paused.Load() {
+							o.violations = append(o.violations, fmt.Sprintf("%s (%s) delegated but %v", ns, ip, err))
+						}
+					}
+				}
+			}
+		}
+	}()
+	return o
+}
+
+func (o *observer) finish() (checks int, violations []string) {
+	close(o.stop)
+	o.done.Wait()
+	return o.checks, o.violations
+}
