@@ -260,4 +260,6 @@ func (p *PmgtmProvider) Resources(context.Context) []func() resource.Resource {
 	return []func() resource.Resource{NewNodeResource, NewHostnameResource}
 }
 
-func (p *PmgtmProvider) DataSources(context.Context) []func() datasource.DataSource { return nil }
+func (p *PmgtmProvider) DataSources(context.Context) []func() datasource.DataSource {
+	return []func() datasource.DataSource{NewZoneFileDataSource, NewDelegationDataSource}
+}

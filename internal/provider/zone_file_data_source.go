@@ -1,0 +1,190 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"slices"
+	"strings"
+
+	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
+
+	"github.com/pmgtm/terraform-provider-pmgtm/internal/model"
+	"github.com/pmgtm/terraform-provider-pmgtm/internal/zone"
+	"github.com/pmgtm/terraform-provider-pmgtm/internal/zonefile"
+)
+
+var _ datasource.DataSourceWithValidateConfig = &ZoneFileDataSource{}
+
+// NewZoneFileDataSource is the pmgtm_zone_file constructor.
+func NewZoneFileDataSource() datasource.DataSource { return &ZoneFileDataSource{} }
+
+// ZoneFileDataSource renders one node's zone for a hostname, offline: it
+// touches no API, so it also works where nodes run CoreDNS instead of
+// pmgtm-agent.
+type ZoneFileDataSource struct{}
+
+type zoneFileModel struct {
+	ID        types.String `tfsdk:"id"`
+	Zone      types.String `tfsdk:"zone"`
+	Name      types.String `tfsdk:"name"`
+	Node      types.Object `tfsdk:"node"`
+	Nodes     types.List   `tfsdk:"nodes"`
+	AnswerTTL types.Int64  `tfsdk:"answer_ttl"`
+	NSTTL     types.Int64  `tfsdk:"ns_ttl"`
+	Serial    types.Int64  `tfsdk:"serial"`
+	Path      types.String `tfsdk:"path"`
+	FQDN      types.String `tfsdk:"fqdn"`
+	FileName  types.String `tfsdk:"filename"`
+	Content   types.String `tfsdk:"content"`
+	Corefile  types.String `tfsdk:"corefile"`
+	AgentJSON types.String `tfsdk:"agent_json"`
+}
+
+func (d *ZoneFileDataSource) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_zone_file"
+}
+
+func (d *ZoneFileDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
+	node := types.ObjectType{AttrTypes: nodeObjectTypes}
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "The zone one node serves for a hostname, as RFC 1035 master-file text and a CoreDNS " +
+			"Corefile, for nodes that run CoreDNS (or another authoritative server) instead of pmgtm-agent, or that are " +
+			"provisioned with cloud-init. It answers as the agent does: the node's own addresses at the hostname and " +
+			"every name beneath it. Computed offline; no API is called.",
+		Attributes: map[string]schema.Attribute{
+			"id":    schema.StringAttribute{Computed: true, MarkdownDescription: "`<fqdn>@<node nameserver>`."},
+			"zone":  schema.StringAttribute{Required: true, MarkdownDescription: "The parent zone, e.g. `example.com`."},
+			"name":  schema.StringAttribute{Required: true, MarkdownDescription: "The hostname relative to the zone, e.g. `api`."},
+			"node":  schema.ObjectAttribute{Required: true, AttributeTypes: nodeObjectTypes, MarkdownDescription: "The node this file is for: `pmgtm_node.<name>.node`."},
+			"nodes": schema.ListAttribute{Required: true, ElementType: node, MarkdownDescription: "Every node of the hostname (the NS set); must include `node`."},
+			"answer_ttl": schema.Int64Attribute{Optional: true,
+				MarkdownDescription: "TTL of the A/AAAA answers, 1 to 86400 seconds. Default 30."},
+			"ns_ttl": schema.Int64Attribute{Optional: true,
+				MarkdownDescription: "TTL of the NS and SOA records, 60 to 86400 seconds. Default 300."},
+			"serial": schema.Int64Attribute{Optional: true,
+				MarkdownDescription: "SOA serial. Default: derived from the content, so it changes exactly when the zone does and the file is stable between plans."},
+			"path": schema.StringAttribute{Optional: true,
+				MarkdownDescription: "Where the master file will be on the node, for the Corefile. Default `/etc/coredns/<filename>`."},
+			"fqdn":       schema.StringAttribute{Computed: true, MarkdownDescription: "Fully qualified hostname."},
+			"filename":   schema.StringAttribute{Computed: true, MarkdownDescription: "Conventional file name, `db.<fqdn>`."},
+			"content":    schema.StringAttribute{Computed: true, MarkdownDescription: "The zone as RFC 1035 master-file text."},
+			"corefile":   schema.StringAttribute{Computed: true, MarkdownDescription: "A CoreDNS server block serving `content` from `path`."},
+			"agent_json": schema.StringAttribute{Computed: true, MarkdownDescription: "The zone as pmgtm-agent's API takes it (`PUT /v1/zones/<fqdn>`)."},
+		},
+	}
+}
+
+func (m zoneFileModel) hostname(ctx context.Context) (model.Hostname, *model.HostnameNode, []string) {
+	h := model.Hostname{Zone: known(m.Zone), Name: known(m.Name), AnswerTTL: knownInt(m.AnswerTTL), NSTTL: knownInt(m.NSTTL)}
+	hm := hostnameModel{Nodes: m.Nodes}
+	nodes, ok, _ := hm.nodes(ctx)
+	if ok {
+		h.Nodes = make([]model.HostnameNode, 0, len(nodes))
+		for _, n := range nodes {
+			h.Nodes = append(h.Nodes, n.plain())
+		}
+	}
+	var self *model.HostnameNode
+	var problems []string
+	if !m.Node.IsNull() && !m.Node.IsUnknown() {
+		var n nodeValue
+		if diags := m.Node.As(ctx, &n, basetypes.ObjectAsOptions{}); !diags.HasError() &&
+			!n.Nameserver.IsUnknown() && !n.IPv4.IsUnknown() && !n.IPv6.IsUnknown() {
+			p := n.plain()
+			self = &p
+			if h.Nodes != nil && !slices.ContainsFunc(h.Nodes, func(o model.HostnameNode) bool { return sameName(o.Nameserver, p.Nameserver) }) {
+				problems = append(problems, fmt.Sprintf("node %s is not in nodes; list it there too (nodes is the NS set, which includes this node).", p.Nameserver))
+			}
+		}
+	}
+	return h, self, problems
+}
+
+func sameName(a, b string) bool {
+	ca, errA := zone.CanonicalName(a)
+	cb, errB := zone.CanonicalName(b)
+	return errA == nil && errB == nil && ca == cb
+}
+
+func (d *ZoneFileDataSource) ValidateConfig(ctx context.Context, req datasource.ValidateConfigRequest, resp *datasource.ValidateConfigResponse) {
+	var m zoneFileModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	h, _, problems := m.hostname(ctx)
+	errs, warns := model.ValidateHostname(h)
+	addProblems(&resp.Diagnostics, errs, warns)
+	for _, p := range problems {
+		resp.Diagnostics.AddAttributeError(path.Root("node"), "Node not among nodes", p)
+	}
+}
+
+func (d *ZoneFileDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
+	var m zoneFileModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	h, self, problems := m.hostname(ctx)
+	errs, _ := model.ValidateHostname(h)
+	addProblems(&resp.Diagnostics, errs, nil)
+	for _, p := range problems {
+		resp.Diagnostics.AddAttributeError(path.Root("node"), "Node not among nodes", p)
+	}
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if self == nil || h.Nodes == nil {
+		resp.Diagnostics.AddError("Unknown node", "node and nodes must be known to render the zone.")
+		return
+	}
+	answerTTL, nsTTL := int64(zone.DefaultAnswerTTL), int64(zone.DefaultNSTTL)
+	if h.AnswerTTL != nil {
+		answerTTL = *h.AnswerTTL
+	}
+	if h.NSTTL != nil {
+		nsTTL = *h.NSTTL
+	}
+	fqdn, _ := zone.CanonicalName(h.Name + "." + h.Zone)
+	body := model.NodeZone(fqdn, *self, h.Nodes, answerTTL, nsTTL, 0)
+	z, fe := body.Canonical(fqdn)
+	if fe != nil {
+		resp.Diagnostics.AddError("Invalid zone", fe.Error())
+		return
+	}
+	z.Serial = contentSerial(z)
+	if s := knownInt(m.Serial); s != nil {
+		if *s < 1 || *s > 4294967295 {
+			resp.Diagnostics.AddAttributeError(path.Root("serial"), "Serial out of range", fmt.Sprintf("serial = %d; use 1 to 4294967295.", *s))
+			return
+		}
+		z.Serial = uint32(*s)
+	}
+	file := zonefile.FileName(z)
+	where := "/etc/coredns/" + file
+	if p := known(m.Path); p != "" {
+		where = p
+	}
+	m.ID = types.StringValue(fqdn + "@" + z.SOA.MName)
+	m.FQDN = types.StringValue(fqdn)
+	m.FileName = types.StringValue(file)
+	m.Content = types.StringValue(zonefile.Text(z))
+	m.Corefile = types.StringValue(zonefile.Corefile(z, where))
+	m.AgentJSON = types.StringValue(strings.TrimSpace(string(zone.Encode(z))))
+	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
+}
+
+// contentSerial derives a serial from the zone's content: stable between
+// plans, different when the content is.
+func contentSerial(z zone.Zone) uint32 {
+	z.Serial = 0
+	h := fnv.New32a()
+	h.Write(zone.Encode(z))
+	return h.Sum32()%2147483646 + 1
+}
