@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -20,6 +21,9 @@ import (
 // CloudflareConfig configures the Cloudflare backend.
 type CloudflareConfig struct {
 	APIToken string
+	// BaseURL replaces https://api.cloudflare.com (scheme and host), for an
+	// API gateway or an emulator; empty means the real API.
+	BaseURL string
 	// HTTPClient carries the requests; nil means a default client. Tests
 	// point it at the emulator.
 	HTTPClient *http.Client
@@ -40,8 +44,27 @@ func NewCloudflare(cfg CloudflareConfig) (Provider, error) {
 	if next == nil {
 		next = http.DefaultTransport
 	}
+	if cfg.BaseURL != "" {
+		u, err := url.Parse(cfg.BaseURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			return nil, fmt.Errorf("cloudflare: base_url %q must be scheme://host[:port], e.g. https://api.cloudflare.com", cfg.BaseURL)
+		}
+		next = rebase{target: u, next: next}
+	}
 	client.Transport = retryAfter{next: next, attempts: 6, maxWait: 30 * time.Second}
 	return zoneWithoutDot{&cloudflare.Provider{APIToken: cfg.APIToken, HTTPClient: &client}}, nil
+}
+
+// rebase sends every request to another scheme and host, keeping the path.
+type rebase struct {
+	target *url.URL
+	next   http.RoundTripper
+}
+
+func (r rebase) RoundTrip(req *http.Request) (*http.Response, error) {
+	out := req.Clone(req.Context())
+	out.URL.Scheme, out.URL.Host, out.Host = r.target.Scheme, r.target.Host, r.target.Host
+	return r.next.RoundTrip(out)
 }
 
 // zoneWithoutDot passes zone names the way the Cloudflare API names zones

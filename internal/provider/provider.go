@@ -61,6 +61,7 @@ type rfc2136Model struct {
 
 type cloudflareModel struct {
 	APIToken types.String `tfsdk:"api_token"`
+	BaseURL  types.String `tfsdk:"base_url"`
 }
 
 type route53Model struct {
@@ -110,6 +111,7 @@ func (p *PmgtmProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp
 				MarkdownDescription: "Parent zone on Cloudflare.",
 				Attributes: map[string]schema.Attribute{
 					"api_token": str("API token with Zone.DNS:Edit. Env `CLOUDFLARE_API_TOKEN`.", true),
+					"base_url":  str("Scheme and host of the API, for an API gateway or an emulator. Default `https://api.cloudflare.com`. Env `CLOUDFLARE_BASE_URL`.", false),
 				},
 			},
 			"route53": schema.SingleNestedBlock{
@@ -188,7 +190,8 @@ func (p *PmgtmProvider) Configure(ctx context.Context, req provider.ConfigureReq
 			KeySecret:    valueOr(cfg.RFC2136.KeySecret, "PMGTM_RFC2136_KEY_SECRET"),
 		})
 	case cfg.Cloudflare != nil:
-		backend, err = parentzone.NewCloudflare(parentzone.CloudflareConfig{APIToken: valueOr(cfg.Cloudflare.APIToken, "CLOUDFLARE_API_TOKEN")})
+		backend, err = parentzone.NewCloudflare(parentzone.CloudflareConfig{APIToken: valueOr(cfg.Cloudflare.APIToken, "CLOUDFLARE_API_TOKEN"),
+			BaseURL: valueOr(cfg.Cloudflare.BaseURL, "CLOUDFLARE_BASE_URL")})
 	case cfg.Route53 != nil:
 		backend, err = parentzone.NewRoute53(parentzone.Route53Config{
 			Region: valueOr(cfg.Route53.Region, ""), HostedZoneID: valueOr(cfg.Route53.HostedZoneID, ""),
@@ -240,7 +243,7 @@ func anyUnknown(cfg providerModel) bool {
 		vals = append(vals, cfg.RFC2136.Server, cfg.RFC2136.KeyName, cfg.RFC2136.KeyAlgorithm, cfg.RFC2136.KeySecret)
 	}
 	if cfg.Cloudflare != nil {
-		vals = append(vals, cfg.Cloudflare.APIToken)
+		vals = append(vals, cfg.Cloudflare.APIToken, cfg.Cloudflare.BaseURL)
 	}
 	if cfg.Route53 != nil {
 		vals = append(vals, cfg.Route53.Region, cfg.Route53.HostedZoneID, cfg.Route53.Profile, cfg.Route53.AccessKeyID, cfg.Route53.SecretAccessKey)

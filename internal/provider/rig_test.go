@@ -32,14 +32,29 @@ const rigToken = "test-token-0123456789abcdef"
 // on port 53 of its own loopback address, as resolvers expect of a node.
 type rig struct {
 	t      *testing.T
-	srv    *bind.Server
-	agents map[string]*agentproc.Agent // by IP
+	srv     *bind.Server // nil when the parent is an API emulator
+	backend string
+	agents  map[string]*agentproc.Agent // by IP
 }
 
 func newRig(t *testing.T, ips ...string) *rig {
 	t.Helper()
-	r := &rig{t: t, agents: map[string]*agentproc.Agent{},
-		srv: bind.Start(t, bind.Options{Zone: "example.test", Records: []string{"foreign 300 A 192.0.2.99", "www 300 A 192.0.2.80"}})}
+	srv := bind.Start(t, bind.Options{Zone: "example.test", Records: []string{"foreign 300 A 192.0.2.99", "www 300 A 192.0.2.80"}})
+	r := newRigWith(t, fmt.Sprintf(`
+  rfc2136 {
+    server     = %q
+    key_name   = %q
+    key_secret = %q
+  }`, srv.Addr, srv.KeyName, srv.KeySecret), ips...)
+	r.srv = srv
+	return r
+}
+
+// newRigWith starts the agents for a parent zone described by backend,
+// the provider block's backend configuration.
+func newRigWith(t *testing.T, backend string, ips ...string) *rig {
+	t.Helper()
+	r := &rig{t: t, backend: backend, agents: map[string]*agentproc.Agent{}}
 	for _, ip := range ips {
 		r.agents[ip] = agentproc.Start(t, agentproc.Options{IP: ip, DNSPort: 53, Token: rigToken})
 	}
@@ -48,17 +63,12 @@ func newRig(t *testing.T, ips ...string) *rig {
 
 func (r *rig) provider() string {
 	return fmt.Sprintf(`
-provider "pmgtm" {
-  rfc2136 {
-    server     = %q
-    key_name   = %q
-    key_secret = %q
-  }
+provider "pmgtm" {%s
   agent {
     token = %q
   }
 }
-`, r.srv.Addr, r.srv.KeyName, r.srv.KeySecret, rigToken)
+`, r.backend, rigToken)
 }
 
 // testNode is a pmgtm_node: its name, its address, and the agent that

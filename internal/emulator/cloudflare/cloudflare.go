@@ -121,6 +121,29 @@ func (e *Emulator) AddRecord(zoneName string, r Record) {
 	}
 }
 
+// DeleteRecords removes the records for which drop is true (a change made
+// outside pmgtm), and returns how many it removed.
+func (e *Emulator) DeleteRecords(zoneName string, drop func(Record) bool) int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	n := 0
+	for _, z := range e.zones {
+		if z.Name != strings.TrimSuffix(zoneName, ".") {
+			continue
+		}
+		kept := e.recs[z.ID][:0]
+		for _, r := range e.recs[z.ID] {
+			if drop(*r) {
+				n++
+				continue
+			}
+			kept = append(kept, r)
+		}
+		e.recs[z.ID] = kept
+	}
+	return n
+}
+
 type apiError struct {
 	Code    int    `json:"code"`
 	Message string `json:"message"`

@@ -127,6 +127,20 @@ func (e *Emulator) PutSet(zoneName string, s RRSet) {
 	sortSets(z.sets)
 }
 
+// DeleteSet removes a record set directly (a change made outside pmgtm).
+func (e *Emulator) DeleteSet(zoneName, name, rtype string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	z := e.zoneByName(zoneName)
+	name = canonical(name)
+	for i, o := range z.sets {
+		if o.Name == name && o.Type == rtype {
+			z.sets = append(z.sets[:i], z.sets[i+1:]...)
+			return
+		}
+	}
+}
+
 func (e *Emulator) zoneByName(name string) *hostedZone {
 	for _, z := range e.zones {
 		if z.Name == canonical(name) {
