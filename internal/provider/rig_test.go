@@ -31,7 +31,7 @@ const rigToken = "test-token-0123456789abcdef"
 // rig is a parent zone on a real BIND and real agents, each answering DNS
 // on port 53 of its own loopback address, as resolvers expect of a node.
 type rig struct {
-	t      *testing.T
+	t       *testing.T
 	srv     *bind.Server // nil when the parent is an API emulator
 	backend string
 	agents  map[string]*agentproc.Agent // by IP
