@@ -21,6 +21,7 @@ import (
 
 	"github.com/pmgtm/terraform-provider-pmgtm/internal/agent/api"
 	"github.com/pmgtm/terraform-provider-pmgtm/internal/agent/dnsserver"
+	"github.com/pmgtm/terraform-provider-pmgtm/internal/agent/fence"
 	"github.com/pmgtm/terraform-provider-pmgtm/internal/agent/store"
 )
 
@@ -157,8 +158,9 @@ func run(ctx context.Context, cfg Config, version string, log *slog.Logger) erro
 	if err != nil {
 		return fmt.Errorf("API listen %s: %w", cfg.APIListen, err)
 	}
+	fencing := &fence.Runner{Zones: st, Log: log, PeerPort: uint16(cfg.PeerDNSPort)}
 	handler := api.New(api.Handler{Store: st, Log: log, Version: version, Started: time.Now(),
-		Token: func() string { return *sec.token.Load() }})
+		Token: func() string { return *sec.token.Load() }, Fencing: fencing})
 	httpSrv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 5 * time.Second,
@@ -191,6 +193,10 @@ func run(ctx context.Context, cfg Config, version string, log *slog.Logger) erro
 	}
 	apiErr := make(chan error, 1)
 	go func() { apiErr <- httpSrv.Serve(apiLn) }()
+	fenceCtx, stopFencing := context.WithCancel(ctx)
+	fenceDone := make(chan struct{})
+	go func() { defer close(fenceDone); fencing.Run(fenceCtx) }()
+	defer func() { stopFencing(); <-fenceDone }()
 
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)

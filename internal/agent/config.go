@@ -25,6 +25,7 @@ type Config struct {
 	LogLevel       string
 	MaxTCPConns    int
 	TCPIdleTimeout time.Duration
+	PeerDNSPort    int
 	ShowVersion    bool
 }
 
@@ -67,6 +68,7 @@ func parseConfig(args []string, stderr io.Writer) (Config, error) {
 	fs.StringVar(&cfg.LogLevel, "log-level", "info", "log `level`: debug, info, warn or error")
 	fs.IntVar(&cfg.MaxTCPConns, "max-tcp-conns", 512, "DNS TCP connections served at once; further ones are closed")
 	fs.DurationVar(&cfg.TCPIdleTimeout, "tcp-idle-timeout", 10*time.Second, "close DNS TCP connections idle this long")
+	fs.IntVar(&cfg.PeerDNSPort, "peer-dns-port", 53, "`port` where peer nodes answer DNS, for self-fencing's peer health checks (change only for tests on one host)")
 	fs.BoolVar(&cfg.ShowVersion, "version", false, "print the version and exit")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), usageText)

@@ -64,6 +64,15 @@ func (c *Client) DeleteZone(ctx context.Context, name string) error {
 	return err
 }
 
+// Drain sets or clears the zone's drain switch.
+func (c *Client) Drain(ctx context.Context, name string, drain bool) (zone.Zone, error) {
+	data, err := c.do(ctx, http.MethodPut, "/v1/zones/"+url.PathEscape(name)+"/drain", []byte(fmt.Sprintf(`{"drain":%v}`, drain)))
+	if err != nil {
+		return zone.Zone{}, err
+	}
+	return zone.Parse(data)
+}
+
 // ListZones returns the names of the zones the agent holds.
 func (c *Client) ListZones(ctx context.Context) ([]string, error) {
 	data, err := c.do(ctx, http.MethodGet, "/v1/zones", nil)
@@ -94,6 +103,14 @@ type Health struct {
 		File  string `json:"file"`
 		Error string `json:"error"`
 	} `json:"problems"`
+	Fencing []struct {
+		Zone      string `json:"zone"`
+		Local     string `json:"local"`
+		Drained   bool   `json:"drained"`
+		Withdrawn bool   `json:"withdrawn"`
+		Mode      string `json:"mode"`
+		Reason    string `json:"reason"`
+	} `json:"fencing"`
 }
 
 // Health returns the agent's health report.

@@ -38,6 +38,11 @@ type Zone struct {
 	Nameservers []string `json:"nameservers"`
 	NSTTL       uint32   `json:"ns_ttl"`
 	SOA         SOA      `json:"soa"`
+	// Self-fencing (all optional): see fencing.go.
+	HealthCheck *HealthCheck `json:"health_check,omitempty"`
+	Drain       bool         `json:"drain,omitempty"`
+	Withdraw    string       `json:"withdraw,omitempty"`
+	Peers       []Peer       `json:"peers,omitempty"`
 }
 
 // SOA holds the start-of-authority fields. Minimum is the negative-caching
@@ -54,14 +59,18 @@ type SOA struct {
 // Body is what a client sends; optional numbers are pointers so that an
 // explicit 0 is rejected rather than taken as "use the default".
 type Body struct {
-	Name        string   `json:"zone"`
-	Serial      *int64   `json:"serial"`
-	IPv4        []string `json:"ipv4"`
-	IPv6        []string `json:"ipv6"`
-	AnswerTTL   *int64   `json:"answer_ttl"`
-	Nameservers []string `json:"nameservers"`
-	NSTTL       *int64   `json:"ns_ttl"`
-	SOA         *SOABody `json:"soa"`
+	Name        string           `json:"zone"`
+	Serial      *int64           `json:"serial"`
+	IPv4        []string         `json:"ipv4"`
+	IPv6        []string         `json:"ipv6"`
+	AnswerTTL   *int64           `json:"answer_ttl"`
+	Nameservers []string         `json:"nameservers"`
+	NSTTL       *int64           `json:"ns_ttl"`
+	SOA         *SOABody         `json:"soa"`
+	HealthCheck *HealthCheckBody `json:"health_check"`
+	Drain       bool             `json:"drain"`
+	Withdraw    string           `json:"withdraw"`
+	Peers       []Peer           `json:"peers"`
 }
 
 // SOABody is the client's form of SOA; every field is optional.
@@ -191,6 +200,16 @@ func (b Body) Canonical(pathName string) (Zone, *FieldError) {
 	if z.SOA, fe = soa(z, b.SOA); fe != nil {
 		return Zone{}, fe
 	}
+	if z.HealthCheck, fe = healthCheck(b.HealthCheck); fe != nil {
+		return Zone{}, fe
+	}
+	if z.Withdraw, fe = withdrawMode(b.Withdraw); fe != nil {
+		return Zone{}, fe
+	}
+	if z.Peers, fe = peers(z, b.Peers); fe != nil {
+		return Zone{}, fe
+	}
+	z.Drain = b.Drain
 	return z, nil
 }
 
@@ -395,7 +414,11 @@ func (z Zone) Body() Body {
 	b := Body{Name: z.Name, IPv4: slices.Clone(z.IPv4), IPv6: slices.Clone(z.IPv6), AnswerTTL: i(z.AnswerTTL),
 		Nameservers: slices.Clone(z.Nameservers), NSTTL: i(z.NSTTL),
 		SOA: &SOABody{MName: z.SOA.MName, RName: z.SOA.RName, Refresh: i(z.SOA.Refresh), Retry: i(z.SOA.Retry),
-			Expire: i(z.SOA.Expire), Minimum: i(z.SOA.Minimum)}}
+			Expire: i(z.SOA.Expire), Minimum: i(z.SOA.Minimum)},
+		HealthCheck: z.HealthCheck.body(), Drain: z.Drain, Withdraw: z.Withdraw}
+	for _, p := range z.Peers {
+		b.Peers = append(b.Peers, Peer{Name: p.Name, IPv4: slices.Clone(p.IPv4), IPv6: slices.Clone(p.IPv6)})
+	}
 	if z.Serial != 0 {
 		b.Serial = i(z.Serial)
 	}

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/pmgtm/terraform-provider-pmgtm/internal/agent/fence"
 	"github.com/pmgtm/terraform-provider-pmgtm/internal/agent/store"
 	"github.com/pmgtm/terraform-provider-pmgtm/internal/zone"
 )
@@ -27,6 +28,8 @@ type Handler struct {
 	// Token returns the bearer token clients must present; "" disables
 	// authentication (allowed only when the API listens on loopback).
 	Token func() string
+	// Fencing reports self-fencing state; nil when not running.
+	Fencing interface{ Statuses() []fence.Status }
 
 	mux *http.ServeMux
 }
@@ -37,6 +40,7 @@ func New(h Handler) *Handler {
 	h.mux.HandleFunc("PUT /v1/zones/{fqdn}", h.putZone)
 	h.mux.HandleFunc("GET /v1/zones/{fqdn}", h.getZone)
 	h.mux.HandleFunc("DELETE /v1/zones/{fqdn}", h.deleteZone)
+	h.mux.HandleFunc("PUT /v1/zones/{fqdn}/drain", h.drain)
 	h.mux.HandleFunc("GET /v1/zones", h.listZones)
 	h.mux.HandleFunc("GET /v1/health", h.health)
 	h.mux.HandleFunc("GET /metrics", h.metrics)
@@ -164,15 +168,59 @@ type Health struct {
 	Zones    int             `json:"zones"`
 	Uptime   float64         `json:"uptime_seconds"`
 	Problems []store.Problem `json:"problems"`
+	// Fencing lists zones with a health check or a drain, and whether each
+	// is withdrawn and why.
+	Fencing []fence.Status `json:"fencing"`
 }
 
 func (h *Handler) health(w http.ResponseWriter, _ *http.Request) {
 	out := Health{Status: "ok", Version: h.Version, Zones: h.Store.Table().Len(),
-		Uptime: time.Since(h.Started).Seconds(), Problems: h.Store.Problems()}
+		Uptime: time.Since(h.Started).Seconds(), Problems: h.Store.Problems(), Fencing: h.fencing()}
 	if len(out.Problems) > 0 {
 		out.Status = "degraded"
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+func (h *Handler) fencing() []fence.Status {
+	if h.Fencing == nil {
+		return []fence.Status{}
+	}
+	return h.Fencing.Statuses()
+}
+
+// drain sets or clears the zone's drain switch ({"drain": true}). It is a
+// change of the stored zone like any other, so it survives restarts and
+// shows as drift to Terraform, which manages it through pmgtm_hostname.
+func (h *Handler) drain(w http.ResponseWriter, r *http.Request) {
+	name, fe := pathZone(r)
+	if fe != nil {
+		writeError(w, http.StatusBadRequest, fe)
+		return
+	}
+	var body struct {
+		Drain *bool `json:"drain"`
+	}
+	dec := json.NewDecoder(io.LimitReader(r.Body, 1024))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&body); err != nil || body.Drain == nil {
+		writeError(w, http.StatusBadRequest, &zone.FieldError{Field: "drain", Message: `send {"drain": true} or {"drain": false}`})
+		return
+	}
+	z, ok := h.Store.Get(name)
+	if !ok {
+		writeError(w, http.StatusNotFound, &zone.FieldError{Field: "zone", Message: name + " is not served here"})
+		return
+	}
+	z.Drain, z.Serial = *body.Drain, 0
+	stored, _, err := h.Store.Put(z)
+	if err != nil {
+		h.Log.Error("drain not stored", "zone", name, "error", err)
+		writeError(w, http.StatusInternalServerError, &zone.FieldError{Message: "the change could not be stored: " + err.Error()})
+		return
+	}
+	h.Log.Info("drain switched", "zone", name, "drain", stored.Drain, "serial", stored.Serial)
+	writeJSONBytes(w, http.StatusOK, zone.Encode(stored))
 }
 
 func pathZone(r *http.Request) (string, *zone.FieldError) {

@@ -34,6 +34,19 @@ func (h *Handler) metrics(w http.ResponseWriter, _ *http.Request) {
 	fmt.Fprintln(bw, "# HELP pmgtm_zone_load_problems Stored zone files that failed to load at the last (re)load.")
 	fmt.Fprintln(bw, "# TYPE pmgtm_zone_load_problems gauge")
 	fmt.Fprintf(bw, "pmgtm_zone_load_problems %d\n", len(h.Store.Problems()))
+	statuses := h.fencing()
+	fmt.Fprintln(bw, "# HELP pmgtm_zone_withdrawn 1 while self-fencing withdraws the zone (health check failing or drained).")
+	fmt.Fprintln(bw, "# TYPE pmgtm_zone_withdrawn gauge")
+	for _, s := range statuses {
+		fmt.Fprintf(bw, "pmgtm_zone_withdrawn{zone=%q,mode=%q} %d\n", s.Zone, s.Mode, b2i(s.Withdrawn))
+	}
+	fmt.Fprintln(bw, "# HELP pmgtm_zone_local_healthy 1 while the zone's local load balancer passes its health check (0 failing; absent without a check).")
+	fmt.Fprintln(bw, "# TYPE pmgtm_zone_local_healthy gauge")
+	for _, s := range statuses {
+		if s.Local != "unchecked" {
+			fmt.Fprintf(bw, "pmgtm_zone_local_healthy{zone=%q} %d\n", s.Zone, b2i(s.Local == "ok"))
+		}
+	}
 	fmt.Fprintln(bw, "# HELP pmgtm_build_info Agent version.")
 	fmt.Fprintln(bw, "# TYPE pmgtm_build_info gauge")
 	fmt.Fprintf(bw, "pmgtm_build_info{version=%q} 1\n", h.Version)
@@ -50,4 +63,11 @@ func writeCounters(bw *bufio.Writer, zoneName string, c *responder.Counters) {
 			}
 		}
 	}
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -72,6 +72,9 @@ func (s *Server) udpBatchLoop(conn *net.UDPConn) {
 			}
 			resp, out := responder.Respond(tab, b.reqs[i][:m.len], b.resps[i], false)
 			if resp == nil {
+				if out.Dropped {
+					tab.Count(out)
+				}
 				continue
 			}
 			tab.Count(out)

@@ -88,6 +88,9 @@ func (s *Server) udpLoop(conn *net.UDPConn, wildcard bool) {
 		tab := s.Table()
 		resp, out := responder.Respond(tab, req[:n], buf, false)
 		if resp == nil {
+			if out.Dropped {
+				tab.Count(out)
+			}
 			continue
 		}
 		tab.Count(out)
@@ -171,6 +174,9 @@ func (s *Server) serveConn(c net.Conn) {
 		tab := s.Table()
 		resp, out := responder.Respond(tab, req[:n], buf[2:2], true)
 		if resp == nil {
+			if out.Dropped {
+				tab.Count(out)
+			}
 			return
 		}
 		tab.Count(out)

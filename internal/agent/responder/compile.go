@@ -21,6 +21,7 @@ const (
 	typeNS   = 2
 	typeSOA  = 6
 	typeOPT  = 41
+	typeTXT  = 16
 	typeAAAA = 28
 	typeIXFR = 251
 	typeAXFR = 252
@@ -46,6 +47,44 @@ type Zone struct {
 	soaAnswer    []byte // owner = question name (queried at the apex)
 	soaAuthority []byte // owner placeholder in [0:2], patched per response
 	counters     *Counters
+
+	mode   mode   // how the zone is answered while withdrawn
+	health []byte // TXT RR answered at _pmgtm-health.<zone>
+}
+
+type mode uint8
+
+const (
+	modeServe mode = iota
+	modeRefused
+	modeServFail
+	modeSilent
+)
+
+// HealthLabel is the name, beneath each zone, where a node tells its peers
+// whether its own load balancer passes its check: a TXT record "ok",
+// "failing" or "drained". Resolvers never ask for it; peers do, directly.
+const HealthLabel = "_pmgtm-health"
+
+// healthPrefix is HealthLabel as the first label in wire form.
+var healthPrefix = string(append([]byte{byte(len(HealthLabel))}, HealthLabel...))
+
+// Health states a node reports at HealthLabel.
+const (
+	HealthOK      = "ok"
+	HealthFailing = "failing"
+	HealthDrained = "drained"
+)
+
+// Fence is the self-fencing state a zone is served in.
+type Fence struct {
+	// Withdraw is "" while the zone is served normally, else the mode in
+	// force (zone.WithdrawRefused, ...). For zone.WithdrawRedirect, IPv4 and
+	// IPv6 are the addresses answered instead of the node's own.
+	Withdraw   string
+	IPv4, IPv6 []string
+	// Health is what the node reports to its peers; "" means HealthOK.
+	Health string
 }
 
 // Counters returns the zone's answer counters.
@@ -58,17 +97,40 @@ type Counters [NumQTypes][NumRCodes]atomic.Uint64
 // Compile renders z's answers. counters may be shared with the zone it
 // replaces so that metrics survive updates; nil allocates new ones.
 func Compile(z zone.Zone, counters *Counters) *Zone {
+	return CompileFenced(z, counters, Fence{})
+}
+
+// CompileFenced renders z's answers in the given fencing state.
+func CompileFenced(z zone.Zone, counters *Counters, f Fence) *Zone {
 	if counters == nil {
 		counters = new(Counters)
 	}
 	c := &Zone{Model: z, apex: nameWire(z.Name), counters: counters}
-	for _, s := range z.IPv4 {
+	v4, v6 := z.IPv4, z.IPv6
+	switch f.Withdraw {
+	case zone.WithdrawRedirect:
+		v4, v6 = f.IPv4, f.IPv6
+	case zone.WithdrawRefused:
+		c.mode = modeRefused
+	case zone.WithdrawServFail:
+		c.mode = modeServFail
+	case zone.WithdrawSilent:
+		c.mode = modeSilent
+	}
+	health := f.Health
+	if health == "" {
+		health = HealthOK
+	}
+	// TTL 0: peers must never see a cached state.
+	c.health = appendRRHeader(nil, ptrQName, typeTXT, 0, 1+len(health))
+	c.health = append(append(c.health, byte(len(health))), health...)
+	for _, s := range v4 {
 		a := netip.MustParseAddr(s).As4()
 		c.a = appendRRHeader(c.a, ptrQName, typeA, z.AnswerTTL, 4)
 		c.a = append(c.a, a[:]...)
 		c.aCount++
 	}
-	for _, s := range z.IPv6 {
+	for _, s := range v6 {
 		a := netip.MustParseAddr(s).As16()
 		c.aaaa = appendRRHeader(c.aaaa, ptrQName, typeAAAA, z.AnswerTTL, 16)
 		c.aaaa = append(c.aaaa, a[:]...)

@@ -26,7 +26,7 @@ const (
 // QTypeNames and RCodeNames label the buckets in metrics.
 var (
 	QTypeNames = [NumQTypes]string{"A", "AAAA", "SOA", "NS", "ANY", "other"}
-	RCodeNames = [NumRCodes]string{"NOERROR", "FORMERR", "SERVFAIL", "NOTIMP", "REFUSED", "BADVERS"}
+	RCodeNames = [NumRCodes]string{"NOERROR", "FORMERR", "SERVFAIL", "NOTIMP", "REFUSED", "BADVERS", "dropped"}
 )
 
 // Response-code buckets.
@@ -37,6 +37,7 @@ const (
 	RCodeNotImp
 	RCodeRefused
 	RCodeBadVers
+	RCodeDropped // no answer: a zone withdrawn in silent mode
 	NumRCodes
 )
 
@@ -55,6 +56,9 @@ type Outcome struct {
 	QType  int   // bucket
 	RCode  int   // bucket
 	Answer bool  // at least one answer record
+	// Dropped is set when the response is nil on purpose (a silent
+	// withdrawal); such queries are counted, malformed ones are not.
+	Dropped bool
 }
 
 // Count adds the outcome to the right counters.
@@ -135,6 +139,28 @@ func Respond(t *Table, req, buf []byte, tcp bool) ([]byte, Outcome) {
 		return finish(resp, &q, tcp), out
 	}
 	out.Zone = z
+	if apexOff == len(healthPrefix) && q.qtype == typeTXT && string(q.lower[:apexOff]) == healthPrefix {
+		// Peers ask this in every state, so they can tell a withdrawn node
+		// from a dead one.
+		out.Answer = true
+		resp[2] |= 0x04
+		resp = append(resp, z.health...)
+		binary.BigEndian.PutUint16(resp[6:], 1)
+		return finish(resp, &q, tcp), out
+	}
+	switch z.mode {
+	case modeRefused:
+		out.RCode = RCodeRefused
+		resp[3] |= RcodeRefused
+		return finish(resp, &q, tcp), out
+	case modeServFail:
+		out.RCode = RCodeServFail
+		resp[3] |= RcodeServFail
+		return finish(resp, &q, tcp), out
+	case modeSilent:
+		out.RCode, out.Dropped = RCodeDropped, true
+		return nil, out
+	}
 	resp[2] |= 0x04 // AA
 
 	atApex := apexOff == 0

@@ -40,7 +40,8 @@ type Store struct {
 	unmatched *responder.Counters
 	lock      *os.File
 
-	mu       sync.Mutex // serialises changes to zones and the disk
+	mu       sync.Mutex                 // serialises changes to zones and the disk
+	fences   map[string]responder.Fence // self-fencing state by zone name; not stored
 	table    atomic.Pointer[responder.Table]
 	problems atomic.Pointer[[]Problem]
 }
@@ -60,7 +61,7 @@ func Open(dir string, log *slog.Logger, now func() time.Time) (*Store, error) {
 		lock.Close()
 		return nil, fmt.Errorf("data dir %s is in use by another agent (lock held): %w", dir, err)
 	}
-	s := &Store{dir: zdir, log: log, now: now, unmatched: new(responder.Counters), lock: lock}
+	s := &Store{dir: zdir, log: log, now: now, unmatched: new(responder.Counters), lock: lock, fences: map[string]responder.Fence{}}
 	s.table.Store(responder.NewTable(nil, s.unmatched))
 	s.problems.Store(&[]Problem{})
 	if err := s.Reload(); err != nil {
@@ -119,7 +120,7 @@ func (s *Store) Put(z zone.Zone) (zone.Zone, bool, error) {
 	if old != nil {
 		counters = old.Counters()
 	}
-	s.swap(cur, responder.Compile(next, counters), "")
+	s.swap(cur, s.compile(next, counters), "")
 	return next, old == nil, nil
 }
 
@@ -138,7 +139,29 @@ func (s *Store) Delete(name string) (bool, error) {
 		return false, err
 	}
 	s.swap(cur, nil, name)
+	delete(s.fences, name)
 	return true, nil
+}
+
+// compile renders z in its current fencing state. Callers hold mu.
+func (s *Store) compile(z zone.Zone, counters *responder.Counters) *responder.Zone {
+	return responder.CompileFenced(z, counters, s.fences[z.Name])
+}
+
+// SetFence serves the zone in a new fencing state (it is not stored: on
+// restart every zone starts served, and its checks decide again). It
+// reports false when the zone is gone.
+func (s *Store) SetFence(name string, f responder.Fence) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cur := s.Table()
+	old := cur.Get(name)
+	if old == nil {
+		return false
+	}
+	s.fences[name] = f
+	s.swap(cur, s.compile(old.Model, old.Counters()), "")
+	return true
 }
 
 // swap installs a table equal to cur with add put in (or the zone named
@@ -195,7 +218,7 @@ func (s *Store) Reload() error {
 		if old := cur.Get(z.Name); old != nil {
 			counters = old.Counters()
 		}
-		zones = append(zones, responder.Compile(z, counters))
+		zones = append(zones, s.compile(z, counters))
 	}
 	s.table.Store(responder.NewTable(zones, s.unmatched))
 	s.problems.Store(&problems)
