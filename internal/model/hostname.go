@@ -3,7 +3,9 @@ package model
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/pmgtm/terraform-provider-pmgtm/internal/zone"
 )
@@ -21,6 +23,54 @@ type Hostname struct {
 	Nodes      []HostnameNode
 	AnswerTTL  *int64 // nil when unknown
 	NSTTL      *int64 // nil when unknown
+	// Self-fencing: nil/empty when unset or unknown.
+	HealthCheck *HealthCheck
+	Withdraw    string
+	Drain       []string // nameservers of nodes to drain; nil when unknown
+}
+
+// HealthCheck is the health_check attribute as configured; durations are
+// text ("1s", "500ms") and empty strings or nil numbers are unset. Target
+// may name the node's own address as {ipv4} or {ipv6}, for load balancers
+// that listen on the node's public address: each node checks its own.
+type HealthCheck struct {
+	Type, Target, Path, Interval, Timeout string
+	ExpectStatus, Fall, Rise              *int64
+}
+
+// Body converts the check to the agent's form, or explains what is wrong.
+func (h HealthCheck) Body() (*zone.HealthCheckBody, []Problem) {
+	b := &zone.HealthCheckBody{Type: h.Type, Target: h.Target, Path: h.Path, ExpectStatus: h.ExpectStatus, Fall: h.Fall, Rise: h.Rise}
+	var out []Problem
+	for _, d := range []struct {
+		name, text string
+		dst        **int64
+	}{{"interval", h.Interval, &b.IntervalMS}, {"timeout", h.Timeout, &b.TimeoutMS}} {
+		if d.text == "" {
+			continue
+		}
+		v, err := time.ParseDuration(d.text)
+		if err != nil || v <= 0 || v%time.Millisecond != 0 {
+			out = append(out, Problem{"health_check", "Invalid " + d.name, fmt.Sprintf("health_check.%s = %q is not a duration in whole milliseconds such as \"1s\" or \"500ms\".", d.name, d.text)})
+			continue
+		}
+		ms := v.Milliseconds()
+		*d.dst = &ms
+	}
+	if len(out) > 0 {
+		return nil, out
+	}
+	sample := *b
+	sample.Target = expandTarget(b.Target, "192.0.2.1", "2001:db8::1")
+	if _, fe := zone.CheckHealthCheck(&sample); fe != nil {
+		field := strings.NewReplacer("interval_ms", "interval", "timeout_ms", "timeout").Replace(fe.Field)
+		msg := fe.Message
+		if strings.HasSuffix(fe.Field, "_ms") {
+			msg += " milliseconds"
+		}
+		return nil, []Problem{{"health_check", "Invalid health check", fmt.Sprintf("%s: %s.", field, msg)}}
+	}
+	return b, nil
 }
 
 // Limits of the hostname's own TTLs. Answers may be as short as 1 s (fast
@@ -75,11 +125,27 @@ func ValidateHostname(h Hostname) (errs, warns []Problem) {
 		warns = append(warns, Problem{"ns_ttl", "Delegation TTL shorter than answer TTL",
 			fmt.Sprintf("ns_ttl = %d is below answer_ttl = %d: resolvers will ask the parent again more often than they ask the nodes, which slows lookups and gains nothing. Set ns_ttl >= answer_ttl.", *h.NSTTL, *h.AnswerTTL)})
 	}
+	if h.HealthCheck != nil {
+		_, p := h.HealthCheck.Body()
+		errs = append(errs, p...)
+	}
+	if h.Withdraw != "" && !slices.Contains(zone.WithdrawModes, h.Withdraw) {
+		errs = append(errs, Problem{"withdraw_mode", "Invalid withdraw mode", fmt.Sprintf("withdraw_mode = %q; use one of %s.", h.Withdraw, strings.Join(zone.WithdrawModes, ", "))})
+	}
 	if h.Nodes == nil {
 		return errs, warns
 	}
 	e, w := validateNodes(h.Nodes, hostFQDN)
-	return append(errs, e...), append(warns, w...)
+	errs, warns = append(errs, e...), append(warns, w...)
+	for _, d := range h.Drain {
+		if !slices.ContainsFunc(h.Nodes, func(n HostnameNode) bool { return sameName(n.Nameserver, d) }) {
+			errs = append(errs, Problem{"drain", "Drained node not in nodes", fmt.Sprintf("drain names %q, which is not the nameserver of any node in nodes; use e.g. pmgtm_node.lb1.nameserver.", d)})
+		}
+	}
+	if len(h.Drain) > 0 && len(h.Drain) >= len(h.Nodes) {
+		warns = append(warns, Problem{"drain", "Every node drained", "All nodes are drained: each agent keeps answering (a node withdraws only while a peer is healthy), so draining everything changes nothing."})
+	}
+	return errs, warns
 }
 
 func validateNodes(nodes []HostnameNode, hostFQDN string) (errs, warns []Problem) {
@@ -140,6 +206,17 @@ func validateNodes(nodes []HostnameNode, hostFQDN string) (errs, warns []Problem
 	return errs, warns
 }
 
+// expandTarget puts a node's addresses into a health-check target.
+func expandTarget(target, ipv4, ipv6 string) string {
+	return strings.NewReplacer("{ipv4}", ipv4, "{ipv6}", "["+ipv6+"]").Replace(target)
+}
+
+func sameName(a, b string) bool {
+	ca, errA := zone.CanonicalName(a)
+	cb, errB := zone.CanonicalName(b)
+	return errA == nil && errB == nil && ca == cb
+}
+
 // Resolver families and the time each takes, beyond the answer TTL, to
 // give up on a dead nameserver and ask the next one for a new lookup:
 // Unbound's first timeout for an unknown server is 376 ms, Knot Resolver's
@@ -163,14 +240,30 @@ func FailoverBudget(answerTTL int64) map[string]float64 {
 	return out
 }
 
+// ZoneSettings are a hostname's settings shared by every node's zone.
+type ZoneSettings struct {
+	AnswerTTL, NSTTL int64
+	Serial           uint32 // 0: the agent assigns one
+	HealthCheck      *zone.HealthCheckBody
+	Withdraw         string
+	Drained          []string // nameservers of drained nodes
+}
+
 // NodeZone is the zone one node serves for a hostname: the node's own
-// addresses, every node of the hostname as nameserver, and the node itself
-// as the SOA's primary.
-func NodeZone(fqdn string, self HostnameNode, all []HostnameNode, answerTTL, nsTTL int64, serial uint32) zone.Body {
-	b := zone.Body{Name: fqdn, AnswerTTL: &answerTTL, NSTTL: &nsTTL, SOA: &zone.SOABody{MName: self.Nameserver}}
-	if serial != 0 {
-		s := int64(serial)
-		b.Serial = &s
+// addresses, every node of the hostname as nameserver and the others as
+// peers (for self-fencing), and the node itself as the SOA's primary.
+func NodeZone(fqdn string, self HostnameNode, all []HostnameNode, s ZoneSettings) zone.Body {
+	answerTTL, nsTTL := s.AnswerTTL, s.NSTTL
+	b := zone.Body{Name: fqdn, AnswerTTL: &answerTTL, NSTTL: &nsTTL, SOA: &zone.SOABody{MName: self.Nameserver},
+		Withdraw: s.Withdraw}
+	if s.HealthCheck != nil {
+		hc := *s.HealthCheck
+		hc.Target = expandTarget(hc.Target, self.IPv4, self.IPv6)
+		b.HealthCheck = &hc
+	}
+	if s.Serial != 0 {
+		serial := int64(s.Serial)
+		b.Serial = &serial
 	}
 	if self.IPv4 != "" {
 		b.IPv4 = []string{self.IPv4}
@@ -178,8 +271,25 @@ func NodeZone(fqdn string, self HostnameNode, all []HostnameNode, answerTTL, nsT
 	if self.IPv6 != "" {
 		b.IPv6 = []string{self.IPv6}
 	}
+	selfName, _ := zone.CanonicalName(self.Nameserver)
+	for _, d := range s.Drained {
+		if c, err := zone.CanonicalName(d); err == nil && c == selfName {
+			b.Drain = true
+		}
+	}
 	for _, n := range all {
 		b.Nameservers = append(b.Nameservers, n.Nameserver)
+		if c, err := zone.CanonicalName(n.Nameserver); err == nil && c == selfName {
+			continue
+		}
+		p := zone.Peer{Name: n.Nameserver}
+		if n.IPv4 != "" {
+			p.IPv4 = []string{n.IPv4}
+		}
+		if n.IPv6 != "" {
+			p.IPv6 = []string{n.IPv6}
+		}
+		b.Peers = append(b.Peers, p)
 	}
 	return b
 }

@@ -3,6 +3,8 @@ package model
 import (
 	"strings"
 	"testing"
+
+	"github.com/pmgtm/terraform-provider-pmgtm/internal/zone"
 )
 
 func TestValidateHostname(t *testing.T) {
@@ -101,11 +103,68 @@ func TestNextSerial(t *testing.T) {
 func TestNodeZoneIsAcceptedByTheAgentModel(t *testing.T) {
 	lb1 := HostnameNode{Nameserver: "lb1.example.com.", IPv4: "198.51.100.10", IPv6: "2001:db8::10"}
 	lb2 := HostnameNode{Nameserver: "lb2.example.com.", IPv4: "198.51.100.11"}
-	z, fe := NodeZone("api.example.com.", lb1, []HostnameNode{lb1, lb2}, 30, 300, 7).Canonical("api.example.com.")
+	hc := &zone.HealthCheckBody{Type: "tcp", Target: "{ipv4}:443"}
+	z, fe := NodeZone("api.example.com.", lb1, []HostnameNode{lb1, lb2}, ZoneSettings{AnswerTTL: 30, NSTTL: 300, Serial: 7,
+		HealthCheck: hc, Withdraw: zone.WithdrawRefused, Drained: []string{"LB1.example.com"}}).Canonical("api.example.com.")
 	if fe != nil {
 		t.Fatal(fe)
 	}
 	if z.Serial != 7 || z.SOA.MName != "lb1.example.com." || len(z.Nameservers) != 2 || z.IPv4[0] != "198.51.100.10" || z.IPv6[0] != "2001:db8::10" {
 		t.Fatalf("zone %+v", z)
+	}
+	if !z.Drain || z.Withdraw != zone.WithdrawRefused || z.HealthCheck.Target != "198.51.100.10:443" ||
+		len(z.Peers) != 1 || z.Peers[0].Name != "lb2.example.com." || z.Peers[0].IPv4[0] != "198.51.100.11" {
+		t.Fatalf("fencing fields %+v", z)
+	}
+	other, _ := NodeZone("api.example.com.", lb2, []HostnameNode{lb1, lb2}, ZoneSettings{AnswerTTL: 30, NSTTL: 300, Drained: []string{"lb1.example.com"}}).Canonical("api.example.com.")
+	if other.Drain {
+		t.Fatal("draining lb1 drained lb2")
+	}
+}
+
+func TestHostnameFencingValidation(t *testing.T) {
+	lb1 := HostnameNode{Nameserver: "lb1.example.com.", IPv4: "198.51.100.10", AgentURL: "https://198.51.100.10:8053"}
+	lb2 := HostnameNode{Nameserver: "lb2.example.com.", IPv4: "198.51.100.11", AgentURL: "https://198.51.100.11:8053"}
+	base := Hostname{Zone: "example.com", Name: "api", Nodes: []HostnameNode{lb1, lb2}}
+	ok := base
+	ok.HealthCheck = &HealthCheck{Type: "http", Target: "127.0.0.1:443", Path: "/healthz", Interval: "500ms", Timeout: "250ms", Fall: ptr(3), Rise: ptr(2)}
+	ok.Withdraw, ok.Drain = "refused", []string{"lb1.example.com"}
+	if errs, warns := ValidateHostname(ok); len(errs)+len(warns) != 0 {
+		t.Fatalf("valid fencing: %+v %+v", errs, warns)
+	}
+	body, _ := ok.HealthCheck.Body()
+	if *body.IntervalMS != 500 || *body.TimeoutMS != 250 {
+		t.Fatalf("durations: %+v", body)
+	}
+	cases := []struct {
+		edit func(*Hostname)
+		warn bool
+		attr string
+		msg  string
+	}{
+		{func(h *Hostname) {
+			h.HealthCheck = &HealthCheck{Type: "http", Target: "127.0.0.1:443", Interval: "soon"}
+		}, false, "health_check", `interval = "soon" is not a duration`},
+		{func(h *Hostname) {
+			h.HealthCheck = &HealthCheck{Type: "http", Target: "127.0.0.1:443", Interval: "50ms"}
+		}, false, "health_check", "interval: 50 is out of range; use 100 to 3600000 milliseconds"},
+		{func(h *Hostname) { h.HealthCheck = &HealthCheck{Type: "ping", Target: "127.0.0.1:443"} }, false, "health_check", "use tcp, http or https"},
+		{func(h *Hostname) { h.HealthCheck = &HealthCheck{Type: "tcp", Target: "localhost"} }, false, "health_check", "host:port"},
+		{func(h *Hostname) { h.HealthCheck = &HealthCheck{Type: "http", Target: "127.0.0.1:80", Rise: ptr(0)} }, false, "health_check", "rise: 0 is out of range"},
+		{func(h *Hostname) { h.Withdraw = "nxdomain" }, false, "withdraw_mode", "use one of redirect, refused, servfail, silent"},
+		{func(h *Hostname) { h.Drain = []string{"lb9.example.com"} }, false, "drain", `"lb9.example.com", which is not the nameserver of any node`},
+		{func(h *Hostname) { h.Drain = []string{"lb1.example.com", "lb2.example.com"} }, true, "drain", "All nodes are drained"},
+	}
+	for i, c := range cases {
+		h := base
+		c.edit(&h)
+		errs, warns := ValidateHostname(h)
+		got := errs
+		if c.warn {
+			got = warns
+		}
+		if len(got) != 1 || got[0].Attribute != c.attr || !strings.Contains(got[0].Detail, c.msg) {
+			t.Errorf("case %d: got %+v / %+v, want %s: %q", i, errs, warns, c.attr, c.msg)
+		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -84,6 +85,21 @@ func CheckOnce(ctx context.Context, port uint16, want Want) error {
 	var problems []string
 	for _, at := range want.Addrs {
 		server := netip.AddrPortFrom(at, port)
+		// The health name is answered in every fencing state: it shows the
+		// zone is in service (and which serial) even on a node that has
+		// withdrawn it on purpose (drained, or its load balancer failing),
+		// whose other answers then follow its withdraw mode.
+		state, serial, err := Health(ctx, server, want.FQDN)
+		switch {
+		case err != nil:
+			problems = append(problems, fmt.Sprintf("%s: %v", server, err))
+			continue
+		case want.Serial != 0 && serial != want.Serial:
+			problems = append(problems, fmt.Sprintf("%s: serves serial %d of %s, want %d (the new zone is not in service)", server, serial, want.FQDN, want.Serial))
+			continue
+		case state != "ok":
+			continue // fenced by the agent itself; its answers are its withdraw mode's
+		}
 		soa, err := Ask(ctx, server, want.FQDN, dns.TypeSOA)
 		switch {
 		case err != nil:
@@ -133,6 +149,42 @@ func Check(ctx context.Context, port uint16, want Want) error {
 		}
 		delay = min(2*delay, 2*time.Second)
 	}
+}
+
+// HealthName is where an agent reports a zone's fencing state; it matches
+// the agent's responder.HealthLabel.
+const HealthName = "_pmgtm-health"
+
+// Health asks a node for the zone's fencing state ("ok", "failing",
+// "drained") and serial.
+func Health(ctx context.Context, server netip.AddrPort, fqdn string) (state string, serial uint32, err error) {
+	m := new(dns.Msg)
+	m.SetQuestion(HealthName+"."+dns.Fqdn(fqdn), dns.TypeTXT)
+	m.RecursionDesired = false
+	c := &dns.Client{Timeout: 2 * time.Second}
+	if d, ok := ctx.Deadline(); ok && time.Until(d) < c.Timeout {
+		c.Timeout = max(time.Until(d), time.Millisecond)
+	}
+	r, _, err := c.ExchangeContext(ctx, m, server.String())
+	if err != nil {
+		return "", 0, fmt.Errorf("no answer for %s: %v", fqdn, err)
+	}
+	if r.Rcode != dns.RcodeSuccess || !r.Authoritative {
+		return "", 0, fmt.Errorf("%s answered %s, authoritative=%v; the node does not serve %s", HealthName+"."+fqdn, dns.RcodeToString[r.Rcode], r.Authoritative, fqdn)
+	}
+	for _, rr := range r.Answer {
+		txt, ok := rr.(*dns.TXT)
+		if !ok || len(txt.Txt) < 2 {
+			continue
+		}
+		s, _ := strings.CutPrefix(txt.Txt[1], "serial=")
+		n, err := strconv.ParseUint(s, 10, 32)
+		if err != nil {
+			break
+		}
+		return txt.Txt[0], uint32(n), nil
+	}
+	return "", 0, fmt.Errorf("%s: no pmgtm health record; is the node running pmgtm-agent?", fqdn)
 }
 
 // ErrNoAddress is returned by Resolve when a nameserver name has no address.

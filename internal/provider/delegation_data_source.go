@@ -210,7 +210,7 @@ func (d *DelegationDataSource) report(ctx context.Context, z, fqdn, ns string) n
 		return r
 	}
 	var details []string
-	own, answeredAA := 0, 0
+	own, answeredAA, fenced := 0, 0, 0
 	for _, a := range addrs {
 		r.addresses = append(r.addresses, a.String())
 		qtype := dns.TypeA
@@ -218,8 +218,24 @@ func (d *DelegationDataSource) report(ctx context.Context, z, fqdn, ns string) n
 			qtype = dns.TypeAAAA
 		}
 		qctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-		ans, err := probe.Ask(qctx, netip.AddrPortFrom(a, d.clients.dnsPort()), fqdn, qtype)
+		server := netip.AddrPortFrom(a, d.clients.dnsPort())
+		health, _, herr := probe.Health(qctx, server, fqdn)
+		ans, err := probe.Ask(qctx, server, fqdn, qtype)
 		cancel()
+		if herr == nil && health != "ok" {
+			// The agent withdrew the zone itself (its load balancer fails,
+			// or it is drained); whatever it answers follows its mode.
+			fenced++
+			details = append(details, fmt.Sprintf("%s: withdrawn by its agent (%s)", a, health))
+			if err == nil {
+				for _, x := range ans.Addrs {
+					if !slices.Contains(r.answers, x.String()) {
+						r.answers = append(r.answers, x.String())
+					}
+				}
+			}
+			continue
+		}
 		switch {
 		case err != nil:
 			details = append(details, fmt.Sprintf("%s: %v", a, err))
@@ -243,7 +259,7 @@ func (d *DelegationDataSource) report(ctx context.Context, z, fqdn, ns string) n
 	switch {
 	case own > 0:
 		r.state = stateHealthy
-	case answeredAA > 0:
+	case answeredAA > 0 || fenced > 0:
 		r.state = stateWithdrawn
 	}
 	r.detail = strings.Join(details, "; ")

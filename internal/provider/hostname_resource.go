@@ -17,8 +17,10 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64default"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
 
 	"github.com/pmgtm/terraform-provider-pmgtm/internal/model"
 	"github.com/pmgtm/terraform-provider-pmgtm/internal/parentzone"
@@ -63,8 +65,22 @@ type hostnameModel struct {
 	FQDN           types.String   `tfsdk:"fqdn"`
 	Nameservers    types.List     `tfsdk:"nameservers"`
 	Serial         types.Int64    `tfsdk:"serial"`
+	HealthCheck    types.Object   `tfsdk:"health_check"`
+	WithdrawMode   types.String   `tfsdk:"withdraw_mode"`
+	Drain          types.Set      `tfsdk:"drain"`
 	FailoverBudget types.Map      `tfsdk:"failover_budget"`
 	Timeouts       timeouts.Value `tfsdk:"timeouts"`
+}
+
+type healthCheckValue struct {
+	Type         types.String `tfsdk:"type"`
+	Target       types.String `tfsdk:"target"`
+	Path         types.String `tfsdk:"path"`
+	ExpectStatus types.Int64  `tfsdk:"expect_status"`
+	Interval     types.String `tfsdk:"interval"`
+	Timeout      types.String `tfsdk:"timeout"`
+	Fall         types.Int64  `tfsdk:"fall"`
+	Rise         types.Int64  `tfsdk:"rise"`
 }
 
 // nodeValue is one element of nodes, as pmgtm_node exports it.
@@ -107,6 +123,26 @@ func (r *HostnameResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 				MarkdownDescription: "The NS set in the parent zone, sorted."},
 			"serial": schema.Int64Attribute{Computed: true,
 				MarkdownDescription: "SOA serial of the hostname's zone, the same on every node; it changes when the zone does."},
+			"health_check": schema.SingleNestedAttribute{Optional: true,
+				MarkdownDescription: "Self-fencing: each agent checks its OWN local load balancer, and withdraws the hostname " +
+					"(see `withdraw_mode`) while the check fails, as long as another node is healthy.",
+				Attributes: map[string]schema.Attribute{
+					"type":          schema.StringAttribute{Required: true, MarkdownDescription: "`tcp` (connect), `http` or `https` (GET; the certificate is not verified)."},
+					"target":        schema.StringAttribute{Required: true, MarkdownDescription: "`host:port` of the load balancer as seen from the node, e.g. `127.0.0.1:443`. `{ipv4}` and `{ipv6}` stand for the node's own address, for load balancers that listen on it: `{ipv4}:443`."},
+					"path":          schema.StringAttribute{Optional: true, MarkdownDescription: "Request path for http(s), default `/`."},
+					"expect_status": schema.Int64Attribute{Optional: true, MarkdownDescription: "Status that means healthy; default any 2xx or 3xx."},
+					"interval":      schema.StringAttribute{Optional: true, MarkdownDescription: "Time between checks, 100ms to 1h. Default `1s`."},
+					"timeout":       schema.StringAttribute{Optional: true, MarkdownDescription: "Time one check may take, at most the interval. Default `1s` (or the interval)."},
+					"fall":          schema.Int64Attribute{Optional: true, MarkdownDescription: "Failures in a row that make the node unhealthy. Default 3."},
+					"rise":          schema.Int64Attribute{Optional: true, MarkdownDescription: "Successes in a row that make it healthy again. Default 2."},
+				}},
+			"withdraw_mode": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(zone.WithdrawRedirect),
+				MarkdownDescription: "What a withdrawn node answers: `redirect` (default: the healthy peers' addresses; resolvers see no " +
+					"failure), `refused`, `servfail` (resolvers ask the next node at once) or `silent` (like a dead node). " +
+					"See BENCHMARKS.md for the measurements behind the default."},
+			"drain": schema.SetAttribute{Optional: true, ElementType: types.StringType,
+				MarkdownDescription: "Nameservers of nodes to drain for maintenance, e.g. `[pmgtm_node.lb1.nameserver]`: they withdraw " +
+					"as if their check failed (never the last healthy node). Draining keeps the node in the delegation."},
 			"failover_budget": schema.MapAttribute{Computed: true, ElementType: types.Float64Type,
 				MarkdownDescription: "Worst-case seconds for new lookups to move off a dead node, by resolver family " +
 					"(`unbound`, `knot_resolver`, `bind`, `powerdns_recursor`): the answer TTL plus the resolver's first timeout."},
@@ -133,7 +169,32 @@ func (r *HostnameResource) Configure(_ context.Context, req resource.ConfigureRe
 func (m hostnameModel) hostname(ctx context.Context) (model.Hostname, diag.Diagnostics) {
 	h := model.Hostname{Zone: known(m.Zone), Name: known(m.Name)}
 	h.AnswerTTL, h.NSTTL = knownInt(m.AnswerTTL), knownInt(m.NSTTL)
-	nodes, known, diags := m.nodes(ctx)
+	h.Withdraw = known(m.WithdrawMode)
+	var diags diag.Diagnostics
+	if !m.HealthCheck.IsNull() && !m.HealthCheck.IsUnknown() {
+		var hc healthCheckValue
+		diags.Append(m.HealthCheck.As(ctx, &hc, basetypes.ObjectAsOptions{})...)
+		h.HealthCheck = &model.HealthCheck{Type: known(hc.Type), Target: known(hc.Target), Path: known(hc.Path),
+			Interval: known(hc.Interval), Timeout: known(hc.Timeout), ExpectStatus: knownInt(hc.ExpectStatus),
+			Fall: knownInt(hc.Fall), Rise: knownInt(hc.Rise)}
+		if hc.Type.IsUnknown() || hc.Target.IsUnknown() {
+			h.HealthCheck = nil // checked at apply
+		}
+	}
+	if !m.Drain.IsNull() && !m.Drain.IsUnknown() {
+		drain := []types.String{}
+		diags.Append(m.Drain.ElementsAs(ctx, &drain, true)...)
+		h.Drain = []string{}
+		for _, d := range drain {
+			if d.IsUnknown() {
+				h.Drain = nil
+				break
+			}
+			h.Drain = append(h.Drain, d.ValueString())
+		}
+	}
+	nodes, known, d := m.nodes(ctx)
+	diags.Append(d...)
 	if known {
 		h.Nodes = make([]model.HostnameNode, 0, len(nodes))
 		for _, n := range nodes {
@@ -207,7 +268,7 @@ func (r *HostnameResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 	resp.Diagnostics.Append(diags...)
 	if h.Nodes != nil {
 		// ValidateConfig saw the list unknown; report only what it could not.
-		errs, warns := model.ValidateHostname(model.Hostname{Zone: h.Zone, Name: h.Name, Nodes: h.Nodes})
+		errs, warns := model.ValidateHostname(model.Hostname{Zone: h.Zone, Name: h.Name, Nodes: h.Nodes, Drain: h.Drain})
 		addProblems(&resp.Diagnostics, errs, warns)
 	}
 	if resp.Diagnostics.HasError() {
@@ -227,7 +288,8 @@ func (r *HostnameResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 		plan.FailoverBudget = budgetMap(*h.AnswerTTL)
 	}
 	plan.Serial = types.Int64Unknown()
-	if !creating && plan.Nodes.Equal(state.Nodes) && plan.AnswerTTL.Equal(state.AnswerTTL) && plan.NSTTL.Equal(state.NSTTL) {
+	if !creating && plan.Nodes.Equal(state.Nodes) && plan.AnswerTTL.Equal(state.AnswerTTL) && plan.NSTTL.Equal(state.NSTTL) &&
+		plan.HealthCheck.Equal(state.HealthCheck) && plan.WithdrawMode.Equal(state.WithdrawMode) && plan.Drain.Equal(state.Drain) {
 		plan.Serial = state.Serial
 	}
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
@@ -330,7 +392,11 @@ func (r *HostnameResource) apply(ctx context.Context, plan *hostnameModel, old [
 	if diags.HasError() {
 		return false
 	}
-	ex := r.executor(plan, serial, plan.AdoptExisting.ValueBool(), nodes, old)
+	ex, d := r.executor(ctx, plan, serial, plan.AdoptExisting.ValueBool(), nodes, old)
+	diags.Append(d...)
+	if diags.HasError() {
+		return false
+	}
 	leftovers, err := rollout.Run(ctx, rollout.Change(nodeKeys(old), nodeKeys(nodes)), ex)
 	reportLeftovers(diags, leftovers)
 	if err != nil {
@@ -411,7 +477,7 @@ func (r *HostnameResource) Delete(ctx context.Context, req resource.DeleteReques
 	defer cancel()
 	nodes, _, d := state.nodes(ctx)
 	resp.Diagnostics.Append(d...)
-	ex := r.executor(&state, 0, false, nil, nodes)
+	ex, _ := r.executor(ctx, &state, 0, false, nil, nodes)
 	leftovers, err := rollout.Run(ctx, rollout.Destroy(nodeKeys(nodes)), ex)
 	reportLeftovers(&resp.Diagnostics, leftovers)
 	if err != nil {
@@ -428,4 +494,6 @@ func (r *HostnameResource) ImportState(ctx context.Context, req resource.ImportS
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("zone"), zoneName)...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("name"), name)...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("adopt_existing"), false)...)
+	// Not in DNS: the defaults, corrected from the configuration on the next apply.
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("withdraw_mode"), zone.WithdrawRedirect)...)
 }

@@ -64,19 +64,18 @@ func nodeKeys(nodes []nodeValue) []string {
 type hostnameExecutor struct {
 	clients          *Clients
 	zone, name, fqdn string
-	answerTTL, nsTTL int64
-	serial           uint32
+	settings         model.ZoneSettings
 	adopt            bool
 	planned          []model.HostnameNode
 	byKey            map[string]nodeValue // planned and old nodes
 	plannedAgents    map[string]bool      // agent URLs of planned nodes
 }
 
-func (r *HostnameResource) executor(m *hostnameModel, serial uint32, adopt bool, planned, old []nodeValue) *hostnameExecutor {
+func (r *HostnameResource) executor(ctx context.Context, m *hostnameModel, serial uint32, adopt bool, planned, old []nodeValue) (*hostnameExecutor, diag.Diagnostics) {
 	z, _ := zone.CanonicalName(m.Zone.ValueString())
 	name := strings.ToLower(m.Name.ValueString())
-	ex := &hostnameExecutor{clients: r.clients, zone: z, name: name, fqdn: name + "." + z,
-		answerTTL: m.AnswerTTL.ValueInt64(), nsTTL: m.NSTTL.ValueInt64(), serial: serial, adopt: adopt,
+	settings, diags := m.settings(ctx, serial)
+	ex := &hostnameExecutor{clients: r.clients, zone: z, name: name, fqdn: name + "." + z, settings: settings, adopt: adopt,
 		byKey: map[string]nodeValue{}, plannedAgents: map[string]bool{}}
 	for _, n := range old {
 		ex.byKey[nodeKey(n)] = n
@@ -86,7 +85,20 @@ func (r *HostnameResource) executor(m *hostnameModel, serial uint32, adopt bool,
 		ex.planned = append(ex.planned, n.plain())
 		ex.plannedAgents[n.AgentURL.ValueString()] = true
 	}
-	return ex
+	return ex, diags
+}
+
+// settings are the zone settings the model asks for.
+func (m hostnameModel) settings(ctx context.Context, serial uint32) (model.ZoneSettings, diag.Diagnostics) {
+	h, diags := m.hostname(ctx)
+	s := model.ZoneSettings{AnswerTTL: m.AnswerTTL.ValueInt64(), NSTTL: m.NSTTL.ValueInt64(), Serial: serial,
+		Withdraw: h.Withdraw, Drained: h.Drain}
+	if h.HealthCheck != nil {
+		body, problems := h.HealthCheck.Body()
+		addProblems(&diags, problems, nil)
+		s.HealthCheck = body
+	}
+	return s, diags
 }
 
 func (c *Clients) agent(url string) *agentclient.Client {
@@ -95,7 +107,7 @@ func (c *Clients) agent(url string) *agentclient.Client {
 
 func (ex *hostnameExecutor) Push(ctx context.Context, key string) error {
 	n := ex.byKey[key]
-	body := model.NodeZone(ex.fqdn, n.plain(), ex.planned, ex.answerTTL, ex.nsTTL, ex.serial)
+	body := model.NodeZone(ex.fqdn, n.plain(), ex.planned, ex.settings)
 	_, _, err := ex.clients.agent(n.AgentURL.ValueString()).PutZone(ctx, ex.fqdn, body)
 	return pause(ctx, err)
 }
@@ -107,7 +119,7 @@ func (ex *hostnameExecutor) Verify(ctx context.Context, key string) error {
 	if err != nil {
 		return err
 	}
-	return probe.Check(ctx, ex.clients.dnsPort(), probe.Want{FQDN: ex.fqdn, Addrs: addrs, Serial: ex.serial})
+	return probe.Check(ctx, ex.clients.dnsPort(), probe.Want{FQDN: ex.fqdn, Addrs: addrs, Serial: ex.settings.Serial})
 }
 
 func nodeAddrs(n nodeValue) ([]netip.Addr, error) {
@@ -137,7 +149,7 @@ func (ex *hostnameExecutor) Publish(ctx context.Context, keys []string) error {
 		}
 	}
 	return pause(ctx, ex.clients.Parent.Ensure(ctx, ex.zone, ex.name,
-		[]parentzone.RRSet{{Type: "NS", TTL: uint32(ex.nsTTL), Values: ns}}, parentzone.EnsureOptions{Adopt: ex.adopt}))
+		[]parentzone.RRSet{{Type: "NS", TTL: uint32(ex.settings.NSTTL), Values: ns}}, parentzone.EnsureOptions{Adopt: ex.adopt}))
 }
 
 func (ex *hostnameExecutor) Withdraw(ctx context.Context) error {
@@ -223,6 +235,11 @@ func (r *HostnameResource) checkNodes(ctx context.Context, state *hostnameModel,
 	for i, n := range nodes {
 		all[i] = n.plain()
 	}
+	settings, d := state.settings(ctx, 0)
+	diags.Append(d...)
+	if d.HasError() {
+		return diags
+	}
 	var kept []nodeValue
 	for _, n := range nodes {
 		ns, _ := zone.CanonicalName(n.Nameserver.ValueString())
@@ -238,7 +255,7 @@ func (r *HostnameResource) checkNodes(ctx context.Context, state *hostnameModel,
 			kept = append(kept, n)
 			continue
 		}
-		want, fe := model.NodeZone(fqdn, n.plain(), all, state.AnswerTTL.ValueInt64(), state.NSTTL.ValueInt64(), 0).Canonical(fqdn)
+		want, fe := model.NodeZone(fqdn, n.plain(), all, settings).Canonical(fqdn)
 		if fe != nil {
 			continue
 		}

@@ -152,7 +152,7 @@ func (d *ZoneFileDataSource) Read(ctx context.Context, req datasource.ReadReques
 		nsTTL = *h.NSTTL
 	}
 	fqdn, _ := zone.CanonicalName(h.Name + "." + h.Zone)
-	body := model.NodeZone(fqdn, *self, h.Nodes, answerTTL, nsTTL, 0)
+	body := model.NodeZone(fqdn, *self, h.Nodes, model.ZoneSettings{AnswerTTL: answerTTL, NSTTL: nsTTL})
 	z, fe := body.Canonical(fqdn)
 	if fe != nil {
 		resp.Diagnostics.AddError("Invalid zone", fe.Error())

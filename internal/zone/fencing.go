@@ -64,6 +64,9 @@ const (
 	MaxFallRise       = 100
 )
 
+// CheckHealthCheck validates a health check and fills its defaults.
+func CheckHealthCheck(in *HealthCheckBody) (*HealthCheck, *FieldError) { return healthCheck(in) }
+
 func healthCheck(in *HealthCheckBody) (*HealthCheck, *FieldError) {
 	if in == nil {
 		return nil, nil

@@ -271,7 +271,7 @@ func (r *Runner) peerHealthy(ctx context.Context, zoneName string, p zone.Peer, 
 			continue
 		}
 		for _, rr := range resp.Answer {
-			if txt, ok := rr.(*dns.TXT); ok && len(txt.Txt) == 1 && txt.Txt[0] == responder.HealthOK {
+			if txt, ok := rr.(*dns.TXT); ok && len(txt.Txt) > 0 && txt.Txt[0] == responder.HealthOK {
 				return true
 			}
 		}

@@ -9,6 +9,7 @@ package responder
 import (
 	"encoding/binary"
 	"net/netip"
+	"strconv"
 	"strings"
 	"sync/atomic"
 
@@ -62,8 +63,10 @@ const (
 )
 
 // HealthLabel is the name, beneath each zone, where a node tells its peers
-// whether its own load balancer passes its check: a TXT record "ok",
-// "failing" or "drained". Resolvers never ask for it; peers do, directly.
+// whether its own load balancer passes its check: a TXT record whose first
+// string is "ok", "failing" or "drained" and whose second is
+// "serial=<zone serial>". Resolvers never ask for it; peers and the
+// provider do, directly.
 const HealthLabel = "_pmgtm-health"
 
 // healthPrefix is HealthLabel as the first label in wire form.
@@ -121,9 +124,13 @@ func CompileFenced(z zone.Zone, counters *Counters, f Fence) *Zone {
 	if health == "" {
 		health = HealthOK
 	}
-	// TTL 0: peers must never see a cached state.
-	c.health = appendRRHeader(nil, ptrQName, typeTXT, 0, 1+len(health))
+	// TTL 0: peers must never see a cached state. The second string lets
+	// the provider check which version of the zone is in service even
+	// while the zone is withdrawn.
+	serial := "serial=" + strconv.FormatUint(uint64(z.Serial), 10)
+	c.health = appendRRHeader(nil, ptrQName, typeTXT, 0, 2+len(health)+len(serial))
 	c.health = append(append(c.health, byte(len(health))), health...)
+	c.health = append(append(c.health, byte(len(serial))), serial...)
 	for _, s := range v4 {
 		a := netip.MustParseAddr(s).As4()
 		c.a = appendRRHeader(c.a, ptrQName, typeA, z.AnswerTTL, 4)

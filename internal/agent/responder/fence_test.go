@@ -46,7 +46,7 @@ func TestRespondFenced(t *testing.T) {
 				t.Fatalf("health answer %v", h)
 			}
 			txt := h.Answer[0].(*dns.TXT)
-			if txt.Txt[0] != c.health || txt.Hdr.Ttl != 0 || txt.Hdr.Name != "_PMGTM-health.api.example.com." {
+			if len(txt.Txt) != 2 || txt.Txt[0] != c.health || txt.Txt[1] != "serial=2026112501" || txt.Hdr.Ttl != 0 || txt.Hdr.Name != "_PMGTM-health.api.example.com." {
 				t.Fatalf("health %v", txt)
 			}
 		})
