@@ -28,6 +28,10 @@ type BINDOptions struct {
 	Port    int
 	Zone    string   // e.g. example.test
 	Records []string // extra zone-file lines, relative to the zone
+	// Root also serves a fake root zone delegating Zone to this server,
+	// for resolvers that iterate from root hints (Knot Resolver). Port
+	// must then be 53, where root hints point.
+	Root bool
 }
 
 // BIND is a running named.
@@ -88,6 +92,14 @@ zone "%[6]s" {
 	allow-transfer { key "%[4]s"; };
 };
 `, o.Dir, o.Port, o.IP, b.KeyName, b.KeySecret, o.Zone, zoneFile)
+	if o.Root {
+		rootFile := filepath.Join(o.Dir, "root.zone")
+		root := fmt.Sprintf("$TTL 86400\n@ SOA a.root.%[1]s. hostmaster.%[1]s. 1 3600 600 86400 60\n@ NS a.root.%[1]s.\na.root.%[1]s. A %[2]s\n%[1]s. NS ns1.%[1]s.\nns1.%[1]s. A %[2]s\n", o.Zone, o.IP)
+		if err := os.WriteFile(rootFile, []byte(root), 0o644); err != nil {
+			return nil, err
+		}
+		conf += fmt.Sprintf("zone \".\" { type primary; file %q; };\n", rootFile)
+	}
 	if err := os.WriteFile(zoneFile, []byte(zone), 0o644); err != nil {
 		return nil, err
 	}
