@@ -22,6 +22,7 @@ import (
 	"github.com/pmgtm/terraform-provider-pmgtm/internal/agent/api"
 	"github.com/pmgtm/terraform-provider-pmgtm/internal/agent/dnsserver"
 	"github.com/pmgtm/terraform-provider-pmgtm/internal/agent/fence"
+	"github.com/pmgtm/terraform-provider-pmgtm/internal/agent/rrl"
 	"github.com/pmgtm/terraform-provider-pmgtm/internal/agent/store"
 )
 
@@ -127,7 +128,9 @@ func run(ctx context.Context, cfg Config, version string, log *slog.Logger) erro
 	}
 	defer st.Close()
 
-	dns := &dnsserver.Server{Table: st.Table, Log: log, MaxTCPConns: cfg.MaxTCPConns, TCPIdleTimeout: cfg.TCPIdleTimeout}
+	limiter := rrl.New(rrl.Config{Rate: cfg.RRLRate, Slip: cfg.RRLSlip, IPv4Prefix: cfg.RRLIPv4Prefix,
+		IPv6Prefix: cfg.RRLIPv6Prefix, Exempt: cfg.RRLExempt}, time.Now)
+	dns := &dnsserver.Server{Table: st.Table, Log: log, MaxTCPConns: cfg.MaxTCPConns, TCPIdleTimeout: cfg.TCPIdleTimeout, Limiter: limiter}
 	var udps []*net.UDPConn
 	var tcps []net.Listener
 	closeListeners := func() {
@@ -160,7 +163,7 @@ func run(ctx context.Context, cfg Config, version string, log *slog.Logger) erro
 	}
 	fencing := &fence.Runner{Zones: st, Log: log, PeerPort: uint16(cfg.PeerDNSPort)}
 	handler := api.New(api.Handler{Store: st, Log: log, Version: version, Started: time.Now(),
-		Token: func() string { return *sec.token.Load() }, Fencing: fencing})
+		Token: func() string { return *sec.token.Load() }, Fencing: fencing, RRL: limiter})
 	httpSrv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 5 * time.Second,

@@ -26,6 +26,11 @@ type Config struct {
 	MaxTCPConns    int
 	TCPIdleTimeout time.Duration
 	PeerDNSPort    int
+	RRLRate        int
+	RRLSlip        int
+	RRLIPv4Prefix  int
+	RRLIPv6Prefix  int
+	RRLExempt      []netip.Prefix
 	ShowVersion    bool
 }
 
@@ -69,6 +74,12 @@ func parseConfig(args []string, stderr io.Writer) (Config, error) {
 	fs.IntVar(&cfg.MaxTCPConns, "max-tcp-conns", 512, "DNS TCP connections served at once; further ones are closed")
 	fs.DurationVar(&cfg.TCPIdleTimeout, "tcp-idle-timeout", 10*time.Second, "close DNS TCP connections idle this long")
 	fs.IntVar(&cfg.PeerDNSPort, "peer-dns-port", 53, "`port` where peer nodes answer DNS, for self-fencing's peer health checks (change only for tests on one host)")
+	fs.IntVar(&cfg.RRLRate, "rrl-rate", 100, "response rate limit: UDP answers per second per client prefix, zone and response class (0 disables)")
+	fs.IntVar(&cfg.RRLSlip, "rrl-slip", 2, "every Nth rate-limited answer is sent truncated, so real clients retry over TCP (0 never, 1 always)")
+	fs.IntVar(&cfg.RRLIPv4Prefix, "rrl-ipv4-prefix", 24, "IPv4 client prefix `length` for rate limiting")
+	fs.IntVar(&cfg.RRLIPv6Prefix, "rrl-ipv6-prefix", 56, "IPv6 client prefix `length` for rate limiting")
+	rrlExempt := "127.0.0.0/8,::1/128"
+	fs.StringVar(&rrlExempt, "rrl-exempt", rrlExempt, "comma-separated client `prefixes` never rate limited (local monitoring)")
 	fs.BoolVar(&cfg.ShowVersion, "version", false, "print the version and exit")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), usageText)
@@ -94,6 +105,19 @@ func parseConfig(args []string, stderr io.Writer) (Config, error) {
 		if a = strings.TrimSpace(a); a != "" {
 			cfg.DNSListen = append(cfg.DNSListen, a)
 		}
+	}
+	for _, p := range strings.Split(rrlExempt, ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		prefix, err := netip.ParsePrefix(p)
+		if err != nil {
+			return cfg, fmt.Errorf("--rrl-exempt: %q is not a prefix such as 192.0.2.0/24", p)
+		}
+		cfg.RRLExempt = append(cfg.RRLExempt, prefix.Masked())
+	}
+	if cfg.RRLRate < 0 || cfg.RRLSlip < 0 {
+		return cfg, fmt.Errorf("--rrl-rate and --rrl-slip must be 0 or more")
 	}
 	return cfg, cfg.validate()
 }

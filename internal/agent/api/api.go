@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/pmgtm/terraform-provider-pmgtm/internal/agent/fence"
+	"github.com/pmgtm/terraform-provider-pmgtm/internal/agent/rrl"
 	"github.com/pmgtm/terraform-provider-pmgtm/internal/agent/store"
 	"github.com/pmgtm/terraform-provider-pmgtm/internal/zone"
 )
@@ -30,6 +31,8 @@ type Handler struct {
 	Token func() string
 	// Fencing reports self-fencing state; nil when not running.
 	Fencing interface{ Statuses() []fence.Status }
+	// RRL counts rate-limited answers; nil when rate limiting is off.
+	RRL *rrl.Limiter
 
 	mux *http.ServeMux
 }

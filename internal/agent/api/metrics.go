@@ -47,6 +47,12 @@ func (h *Handler) metrics(w http.ResponseWriter, _ *http.Request) {
 			fmt.Fprintf(bw, "pmgtm_zone_local_healthy{zone=%q} %d\n", s.Zone, b2i(s.Local == "ok"))
 		}
 	}
+	if h.RRL != nil {
+		fmt.Fprintln(bw, "# HELP pmgtm_rrl_limited_total UDP answers over the response rate limit: dropped, or sent truncated (slipped).")
+		fmt.Fprintln(bw, "# TYPE pmgtm_rrl_limited_total counter")
+		fmt.Fprintf(bw, "pmgtm_rrl_limited_total{action=\"dropped\"} %d\n", h.RRL.Dropped.Load())
+		fmt.Fprintf(bw, "pmgtm_rrl_limited_total{action=\"slipped\"} %d\n", h.RRL.Slipped.Load())
+	}
 	fmt.Fprintln(bw, "# HELP pmgtm_build_info Agent version.")
 	fmt.Fprintln(bw, "# TYPE pmgtm_build_info gauge")
 	fmt.Fprintf(bw, "pmgtm_build_info{version=%q} 1\n", h.Version)

@@ -5,12 +5,14 @@ package dnsserver
 import (
 	"errors"
 	"net"
+	"net/netip"
 	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/pmgtm/terraform-provider-pmgtm/internal/agent/responder"
+	"github.com/pmgtm/terraform-provider-pmgtm/internal/agent/rrl"
 )
 
 // batchSize is how many datagrams one recvmmsg/sendmmsg call moves. Under
@@ -41,6 +43,15 @@ type batch struct {
 	reqs     [batchSize][batchReqSize]byte
 	resps    [batchSize][]byte
 	received int
+}
+
+// clientAddr reads the client's address from a raw socket address.
+func clientAddr(raw *unix.RawSockaddrInet6) netip.Addr {
+	if raw.Family == unix.AF_INET {
+		v4 := (*unix.RawSockaddrInet4)(unsafe.Pointer(raw))
+		return netip.AddrFrom4(v4.Addr)
+	}
+	return netip.AddrFrom16(raw.Addr)
 }
 
 // batchSupported reports whether udpBatchLoop can run here.
@@ -78,6 +89,15 @@ func (s *Server) udpBatchLoop(conn *net.UDPConn) {
 				continue
 			}
 			tab.Count(out)
+			if s.Limiter != nil {
+				zone, class := out.LimitKey()
+				switch s.Limiter.Allow(clientAddr(&b.names[i]), zone, class) {
+				case rrl.Drop:
+					continue
+				case rrl.Slip:
+					resp = responder.Truncate(resp)
+				}
+			}
 			b.sendIov[n] = unix.Iovec{Base: &resp[0]}
 			b.sendIov[n].SetLen(len(resp))
 			b.send[n].hdr = unix.Msghdr{Name: (*byte)(unsafe.Pointer(&b.names[i])), Namelen: m.hdr.Namelen, Iov: &b.sendIov[n]}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/pmgtm/terraform-provider-pmgtm/internal/agent/responder"
+	"github.com/pmgtm/terraform-provider-pmgtm/internal/agent/rrl"
 )
 
 // Server answers DNS over UDP and TCP.
@@ -23,6 +24,9 @@ type Server struct {
 	MaxTCPConns    int           // further connections are closed at once
 	TCPIdleTimeout time.Duration // RFC 7766 §6.2.3: a few seconds
 	UDPWorkers     int           // readers per UDP socket; 0 means GOMAXPROCS
+	// Limiter rate-limits UDP answers per client prefix; nil disables it.
+	// TCP is not limited: its clients cannot spoof their address.
+	Limiter *rrl.Limiter
 
 	mu     sync.Mutex
 	conns  map[net.Conn]struct{}
@@ -94,6 +98,15 @@ func (s *Server) udpLoop(conn *net.UDPConn, wildcard bool) {
 			continue
 		}
 		tab.Count(out)
+		if s.Limiter != nil {
+			zone, class := out.LimitKey()
+			switch s.Limiter.Allow(from.Addr(), zone, class) {
+			case rrl.Drop:
+				continue
+			case rrl.Slip:
+				resp = responder.Truncate(resp)
+			}
+		}
 		if wildcard {
 			_, _, err = conn.WriteMsgUDPAddrPort(resp, replySource(oob[:oobn]), from)
 		} else {

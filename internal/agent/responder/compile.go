@@ -51,6 +51,7 @@ type Zone struct {
 
 	mode   mode   // how the zone is answered while withdrawn
 	health []byte // TXT RR answered at _pmgtm-health.<zone>
+	key    uint64 // identifies the zone to rate limiting
 }
 
 type mode uint8
@@ -108,7 +109,7 @@ func CompileFenced(z zone.Zone, counters *Counters, f Fence) *Zone {
 	if counters == nil {
 		counters = new(Counters)
 	}
-	c := &Zone{Model: z, apex: nameWire(z.Name), counters: counters}
+	c := &Zone{Model: z, apex: nameWire(z.Name), counters: counters, key: nameKey(z.Name)}
 	v4, v6 := z.IPv4, z.IPv6
 	switch f.Withdraw {
 	case zone.WithdrawRedirect:
@@ -159,6 +160,15 @@ func CompileFenced(z zone.Zone, counters *Counters, f Fence) *Zone {
 	negTTL := min(z.NSTTL, z.SOA.Minimum)
 	c.soaAuthority = append(appendRRHeader(nil, 0, typeSOA, negTTL, len(rdata)), rdata...)
 	return c
+}
+
+// nameKey is a 64-bit FNV-1a hash of a zone name, never 0.
+func nameKey(name string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(name); i++ {
+		h = (h ^ uint64(name[i])) * 1099511628211
+	}
+	return max(h, 1)
 }
 
 func appendRRHeader(b []byte, ownerPtr uint16, rrtype uint16, ttl uint32, rdlen int) []byte {

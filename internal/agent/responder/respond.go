@@ -61,6 +61,48 @@ type Outcome struct {
 	Dropped bool
 }
 
+// LimitKey is what response rate limiting keys an answer on besides the
+// client: its zone (0 when none) and its class (rrl.Class*: answer, no
+// data, refused, error).
+func (o Outcome) LimitKey() (zone uint64, class uint8) {
+	if o.Zone != nil {
+		zone = o.Zone.key
+	}
+	switch {
+	case o.RCode == RCodeNoError && o.Answer:
+		return zone, 0
+	case o.RCode == RCodeNoError:
+		return zone, 1
+	case o.RCode == RCodeRefused:
+		return zone, 2
+	}
+	return zone, 3
+}
+
+// Truncate turns a response into its truncated form: the header and the
+// question with TC set and no records, which sends the client to TCP.
+func Truncate(resp []byte) []byte {
+	if len(resp) < headerLen {
+		return resp
+	}
+	off := headerLen
+	if binary.BigEndian.Uint16(resp[4:]) == 1 {
+		for off < len(resp) && resp[off] != 0 {
+			off += 1 + int(resp[off]&0x3F)
+		}
+		off += 5 // the root label, type and class
+	}
+	if off > len(resp) {
+		off = headerLen
+		binary.BigEndian.PutUint16(resp[4:], 0)
+	}
+	resp = resp[:off]
+	resp[2] |= 0x02
+	binary.BigEndian.PutUint16(resp[6:], 0)
+	binary.BigEndian.PutUint32(resp[8:], 0)
+	return resp
+}
+
 // Count adds the outcome to the right counters.
 func (t *Table) Count(o Outcome) {
 	c := t.Unmatched
