@@ -5,6 +5,7 @@ package agent
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -74,6 +75,7 @@ type secrets struct {
 	cfg   Config
 	token atomic.Pointer[string]
 	cert  atomic.Pointer[tls.Certificate]
+	cas   atomic.Pointer[x509.CertPool] // client CAs for mutual TLS; nil: none required
 }
 
 func (s *secrets) load() error {
@@ -91,6 +93,17 @@ func (s *secrets) load() error {
 			return fmt.Errorf("TLS certificate: %w", err)
 		}
 		s.cert.Store(&cert)
+	}
+	if s.cfg.TLSClientCA != "" {
+		pem, err := os.ReadFile(s.cfg.TLSClientCA)
+		if err != nil {
+			return fmt.Errorf("TLS client CA: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return fmt.Errorf("TLS client CA %s holds no PEM certificate", s.cfg.TLSClientCA)
+		}
+		s.cas.Store(pool)
 	}
 	s.token.Store(&token)
 	return nil
@@ -174,15 +187,24 @@ func run(ctx context.Context, cfg Config, version string, log *slog.Logger) erro
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
 	if cfg.TLSCert != "" {
-		httpSrv.TLSConfig = &tls.Config{
+		base := &tls.Config{
 			MinVersion: tls.VersionTLS12,
 			GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 				return sec.cert.Load(), nil
 			},
 		}
+		httpSrv.TLSConfig = base.Clone()
+		// Per connection, so that SIGHUP's new client CAs apply at once.
+		httpSrv.TLSConfig.GetConfigForClient = func(*tls.ClientHelloInfo) (*tls.Config, error) {
+			c := base.Clone()
+			if pool := sec.cas.Load(); pool != nil {
+				c.ClientCAs, c.ClientAuth = pool, tls.RequireAndVerifyClientCert
+			}
+			return c, nil
+		}
 		apiLn = tls.NewListener(apiLn, httpSrv.TLSConfig)
 	}
-	log.Info("api listening", "addr", apiLn.Addr().String(), "tls", cfg.TLSCert != "",
+	log.Info("api listening", "addr", apiLn.Addr().String(), "tls", cfg.TLSCert != "", "client_certs", cfg.TLSClientCA != "",
 		"auth", *sec.token.Load() != "", "version", version)
 
 	var wg sync.WaitGroup

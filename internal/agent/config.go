@@ -21,6 +21,7 @@ type Config struct {
 	TokenFile      string
 	TLSCert        string
 	TLSKey         string
+	TLSClientCA    string
 	LogFormat      string
 	LogLevel       string
 	MaxTCPConns    int
@@ -69,6 +70,7 @@ func parseConfig(args []string, stderr io.Writer) (Config, error) {
 	fs.StringVar(&cfg.TokenFile, "token-file", "", "`file` holding the API bearer token (mode 0600); required unless the API listens on loopback only")
 	fs.StringVar(&cfg.TLSCert, "tls-cert", "", "PEM certificate `file` for the admin API (enables HTTPS)")
 	fs.StringVar(&cfg.TLSKey, "tls-key", "", "PEM private key `file` for --tls-cert")
+	fs.StringVar(&cfg.TLSClientCA, "tls-client-ca", "", "PEM CA `file`: require API clients to present a certificate it signed (mutual TLS)")
 	fs.StringVar(&cfg.LogFormat, "log-format", "text", "log `format`: text or json")
 	fs.StringVar(&cfg.LogLevel, "log-level", "info", "log `level`: debug, info, warn or error")
 	fs.IntVar(&cfg.MaxTCPConns, "max-tcp-conns", 512, "DNS TCP connections served at once; further ones are closed")
@@ -163,6 +165,9 @@ func (c Config) validate() error {
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return fmt.Errorf("--tls-cert and --tls-key go together; give both or neither")
+	}
+	if c.TLSClientCA != "" && c.TLSCert == "" {
+		return fmt.Errorf("--tls-client-ca needs --tls-cert and --tls-key: client certificates are checked over TLS")
 	}
 	if c.DataDir == "" {
 		return fmt.Errorf("--data-dir is empty")

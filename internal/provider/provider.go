@@ -73,9 +73,11 @@ type route53Model struct {
 }
 
 type agentModel struct {
-	Token     types.String `tfsdk:"token"`
-	CACertPEM types.String `tfsdk:"ca_cert_pem"`
-	Timeout   types.String `tfsdk:"timeout"`
+	Token         types.String `tfsdk:"token"`
+	CACertPEM     types.String `tfsdk:"ca_cert_pem"`
+	ClientCertPEM types.String `tfsdk:"client_cert_pem"`
+	ClientKeyPEM  types.String `tfsdk:"client_key_pem"`
+	Timeout       types.String `tfsdk:"timeout"`
 }
 
 func (p *PmgtmProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
@@ -127,9 +129,11 @@ func (p *PmgtmProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp
 			"agent": schema.SingleNestedBlock{
 				MarkdownDescription: "How the provider reaches node agents.",
 				Attributes: map[string]schema.Attribute{
-					"token":       str("Bearer token of the agents' API. Env `PMGTM_AGENT_TOKEN`.", true),
-					"ca_cert_pem": str("PEM CA certificate(s) that sign the agents' TLS certificates.", false),
-					"timeout":     str("Timeout of one agent API call, e.g. `10s` (default).", false),
+					"token":           str("Bearer token of the agents' API. Env `PMGTM_AGENT_TOKEN`.", true),
+					"ca_cert_pem":     str("PEM CA certificate(s) that sign the agents' TLS certificates.", false),
+					"client_cert_pem": str("PEM client certificate, for agents that require one (`--tls-client-ca`).", false),
+					"client_key_pem":  str("PEM private key of `client_cert_pem`.", true),
+					"timeout":         str("Timeout of one agent API call, e.g. `10s` (default).", false),
 				},
 			},
 		},
@@ -232,6 +236,22 @@ func (p *PmgtmProvider) Configure(ctx context.Context, req provider.ConfigureReq
 		}
 		tlsConfig.RootCAs = pool
 	}
+	certPEM, keyPEM := valueOr(agent.ClientCertPEM, ""), valueOr(agent.ClientKeyPEM, "")
+	if (certPEM == "") != (keyPEM == "") {
+		resp.Diagnostics.AddAttributeError(path.Root("agent").AtName("client_cert_pem"), "Incomplete client certificate",
+			"client_cert_pem and client_key_pem go together: set both for agents that require client certificates, or neither.")
+		return
+	}
+	if certPEM != "" {
+		pair, err := tls.X509KeyPair([]byte(certPEM), []byte(keyPEM))
+		if err != nil {
+			// The error names the problem, never the key's content.
+			resp.Diagnostics.AddAttributeError(path.Root("agent").AtName("client_cert_pem"), "Invalid client certificate",
+				"client_cert_pem and client_key_pem do not make a usable pair: "+err.Error())
+			return
+		}
+		tlsConfig.Certificates = []tls.Certificate{pair}
+	}
 	clients.AgentHTTP = &http.Client{Timeout: timeout, Transport: &http.Transport{TLSClientConfig: tlsConfig}}
 	resp.ResourceData = clients
 	resp.DataSourceData = clients
@@ -249,7 +269,7 @@ func anyUnknown(cfg providerModel) bool {
 		vals = append(vals, cfg.Route53.Region, cfg.Route53.HostedZoneID, cfg.Route53.Profile, cfg.Route53.AccessKeyID, cfg.Route53.SecretAccessKey)
 	}
 	if cfg.Agent != nil {
-		vals = append(vals, cfg.Agent.Token, cfg.Agent.CACertPEM, cfg.Agent.Timeout)
+		vals = append(vals, cfg.Agent.Token, cfg.Agent.CACertPEM, cfg.Agent.Timeout, cfg.Agent.ClientCertPEM, cfg.Agent.ClientKeyPEM)
 	}
 	for _, v := range vals {
 		if v.IsUnknown() {

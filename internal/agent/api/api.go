@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"syscall"
@@ -34,12 +35,14 @@ type Handler struct {
 	// RRL counts rate-limited answers; nil when rate limiting is off.
 	RRL *rrl.Limiter
 
-	mux *http.ServeMux
+	mux      *http.ServeMux
+	failures *authLimit
 }
 
 // New returns the API with its routes.
 func New(h Handler) *Handler {
 	h.mux = http.NewServeMux()
+	h.failures = newAuthLimit(time.Now)
 	h.mux.HandleFunc("PUT /v1/zones/{fqdn}", h.putZone)
 	h.mux.HandleFunc("GET /v1/zones/{fqdn}", h.getZone)
 	h.mux.HandleFunc("DELETE /v1/zones/{fqdn}", h.deleteZone)
@@ -51,13 +54,33 @@ func New(h Handler) *Handler {
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	client := remoteAddr(r)
+	if blocked, left := h.failures.blocked(client); blocked {
+		w.Header().Set("Retry-After", strconv.Itoa(int(left.Seconds())+1))
+		writeError(w, http.StatusTooManyRequests, &zone.FieldError{Message: "too many failed authentications; try again later"})
+		return
+	}
 	if !h.authorized(r) {
-		// No detail: a caller without the token learns nothing.
+		// No detail: a caller without the token learns nothing. The log
+		// names the client, never what it sent.
+		if h.failures.fail(client) {
+			h.Log.Warn("api client blocked after repeated failed authentication", "client", client.String(), "for", h.failures.block.String())
+		} else {
+			h.Log.Info("api request without a valid token", "client", client.String(), "method", r.Method, "path", r.URL.Path)
+		}
 		w.Header().Set("WWW-Authenticate", `Bearer realm="pmgtm-agent"`)
 		writeError(w, http.StatusUnauthorized, &zone.FieldError{Message: "unauthorized"})
 		return
 	}
 	h.mux.ServeHTTP(w, r)
+}
+
+func remoteAddr(r *http.Request) netip.Addr {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr().Unmap()
 }
 
 func (h *Handler) authorized(r *http.Request) bool {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -134,12 +135,13 @@ func TestBadBodiesLeaveZoneUntouched(t *testing.T) {
 }
 
 func TestAuth(t *testing.T) {
-	srv, _ := newTestServer(t, testToken)
 	paths := []struct{ method, path string }{
 		{"GET", "/v1/zones"}, {"GET", "/v1/health"}, {"GET", "/metrics"},
 		{"PUT", "/v1/zones/api.example.com"}, {"DELETE", "/v1/zones/api.example.com"},
 	}
+	var srv *httptest.Server
 	for _, p := range paths {
+		srv, _ = newTestServer(t, testToken) // a fresh failure count for each path
 		for _, token := range []string{"", "wrong-token-wrong-token", testToken[:len(testToken)-1], testToken + "x"} {
 			code, body := do(t, srv, p.method, p.path, token, []byte(goodBody))
 			if code != http.StatusUnauthorized || string(body) != `{"error":{"message":"unauthorized"}}`+"\n" {
@@ -149,6 +151,14 @@ func TestAuth(t *testing.T) {
 	}
 	if code, _ := do(t, srv, "GET", "/v1/health", testToken, nil); code != http.StatusOK {
 		t.Fatalf("right token: %d", code)
+	}
+	// Ten failures block the client for a minute, even with the right token.
+	for i := 0; i < 10; i++ {
+		do(t, srv, "GET", "/v1/health", "guess-"+strconv.Itoa(i), nil)
+	}
+	code, body := do(t, srv, "GET", "/v1/health", testToken, nil)
+	if code != http.StatusTooManyRequests || !strings.Contains(string(body), "too many failed authentications") {
+		t.Fatalf("after 10 failures: %d %s", code, body)
 	}
 	// Without a configured token (loopback-only API) no header is needed.
 	open, _ := newTestServer(t, "")

@@ -85,6 +85,8 @@ type Options struct {
 	// TLSRoots, when set, makes the API URL https and trusts these roots;
 	// pass --tls-cert and --tls-key in Args.
 	TLSRoots *x509.CertPool
+	// ClientCert is presented to an agent that requires client certificates.
+	ClientCert *tls.Certificate
 }
 
 // Start runs the agent and waits until its API answers.
@@ -105,7 +107,11 @@ func Start(t testing.TB, o Options) *Agent {
 	scheme, hc := "http://", http.DefaultClient
 	if o.TLSRoots != nil {
 		scheme = "https://"
-		hc = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: o.TLSRoots, MinVersion: tls.VersionTLS12}}}
+		cfg := &tls.Config{RootCAs: o.TLSRoots, MinVersion: tls.VersionTLS12}
+		if o.ClientCert != nil {
+			cfg.Certificates = []tls.Certificate{*o.ClientCert}
+		}
+		hc = &http.Client{Transport: &http.Transport{TLSClientConfig: cfg}}
 	}
 	a := &Agent{t: t, DataDir: o.DataDir, Token: o.Token, HTTP: hc, logs: &syncBuffer{}, done: make(chan struct{}),
 		DNSAddr: net.JoinHostPort(o.IP, strconv.Itoa(o.DNSPort)),
