@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -44,6 +45,9 @@ type Store struct {
 	fences   map[string]responder.Fence // self-fencing state by zone name; not stored
 	table    atomic.Pointer[responder.Table]
 	problems atomic.Pointer[[]Problem]
+	// writeFault is the last failed write (disk full, read-only, I/O
+	// error) until a later write succeeds.
+	writeFault atomic.Pointer[Problem]
 }
 
 // Open prepares dir (creating it when missing), takes an exclusive lock on
@@ -77,8 +81,25 @@ func (s *Store) Close() error { return s.lock.Close() }
 // Table returns the zones in service.
 func (s *Store) Table() *responder.Table { return s.table.Load() }
 
-// Problems lists stored zones that failed to load at the last (re)load.
-func (s *Store) Problems() []Problem { return *s.problems.Load() }
+// Problems lists stored zones that failed to load at the last (re)load,
+// and the last failed write while the disk keeps refusing writes.
+func (s *Store) Problems() []Problem {
+	out := *s.problems.Load()
+	if f := s.writeFault.Load(); f != nil {
+		out = append(slices.Clone(out), *f)
+	}
+	return out
+}
+
+// noteWrite records the outcome of a write to the disk.
+func (s *Store) noteWrite(file string, err error) error {
+	if err != nil {
+		s.writeFault.Store(&Problem{File: file, Error: "write failed, nothing changed: " + err.Error()})
+		return err
+	}
+	s.writeFault.Store(nil)
+	return nil
+}
 
 // Get returns the zone with the canonical name.
 func (s *Store) Get(name string) (zone.Zone, bool) {
@@ -113,7 +134,7 @@ func (s *Store) Put(z zone.Zone) (zone.Zone, bool, error) {
 	if prev != nil && next.Serial == prev.Serial && zone.SameContent(next, *prev) {
 		return *prev, false, nil
 	}
-	if err := writeFileDurably(s.dir, fileName(next.Name), zone.Encode(next)); err != nil {
+	if err := s.noteWrite(fileName(next.Name), writeFileDurably(s.dir, fileName(next.Name), zone.Encode(next))); err != nil {
 		return zone.Zone{}, false, err
 	}
 	var counters *responder.Counters
@@ -133,9 +154,9 @@ func (s *Store) Delete(name string) (bool, error) {
 		return false, nil
 	}
 	if err := os.Remove(filepath.Join(s.dir, fileName(name))); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return false, fmt.Errorf("removing zone file: %w", err)
+		return false, s.noteWrite(fileName(name), fmt.Errorf("removing zone file: %w", err))
 	}
-	if err := syncDir(s.dir); err != nil {
+	if err := s.noteWrite(fileName(name), syncDir(s.dir)); err != nil {
 		return false, err
 	}
 	s.swap(cur, nil, name)
