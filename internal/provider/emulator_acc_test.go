@@ -11,12 +11,14 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 
 	"github.com/pmgtm/terraform-provider-pmgtm/internal/emulator/cloudflare"
+	"github.com/pmgtm/terraform-provider-pmgtm/internal/emulator/faults"
 	"github.com/pmgtm/terraform-provider-pmgtm/internal/emulator/route53"
 )
 
 // apiParent is a parent zone behind an API emulator, seen the way a test
 // needs it: the values at a name, and out-of-band changes.
 type apiParent struct {
+	faults  *faults.Injector
 	backend string
 	values  func(name, rtype string) []string // name relative to example.test
 	remove  func(name, rtype, value string)   // delete one record out of band
@@ -28,6 +30,7 @@ func cloudflareParent(t *testing.T) apiParent {
 	emu.MaxPage = 5 // several pages, as a big zone has
 	emu.AddRecord("example.test", cloudflare.Record{Name: "foreign.example.test", Type: "A", Content: "192.0.2.99", TTL: 300})
 	return apiParent{
+		faults:  &emu.Injector,
 		backend: fmt.Sprintf("\n  cloudflare {\n    api_token = \"cf-test-token\"\n    base_url  = %q\n  }", emu.URL()),
 		values: func(name, rtype string) []string {
 			var out []string
@@ -64,6 +67,7 @@ func route53Parent(t *testing.T) apiParent {
 		return route53.RRSet{}, false
 	}
 	return apiParent{
+		faults:  &emu.Injector,
 		backend: "\n  route53 {\n    access_key_id     = \"AKIDPMGTMTEST\"\n    secret_access_key = \"secret\"\n  }",
 		values: func(name, rtype string) []string {
 			s, _ := set(name, rtype)

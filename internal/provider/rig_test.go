@@ -97,16 +97,21 @@ resource "pmgtm_node" %q {
 		for _, m := range members {
 			refs = append(refs, "pmgtm_node."+m+".node")
 		}
+		ttls := ""
+		if !strings.Contains(hostnameExtra, "answer_ttl") {
+			ttls += "\n  answer_ttl = 5"
+		}
+		if !strings.Contains(hostnameExtra, "ns_ttl") {
+			ttls += "\n  ns_ttl     = 60"
+		}
 		fmt.Fprintf(&b, `
 resource "pmgtm_hostname" "api" {
   zone       = "example.test"
   name       = "api"
-  nodes      = [%s]
-  answer_ttl = 5
-  ns_ttl     = 60
+  nodes      = [%s]%s
   %s
 }
-`, strings.Join(refs, ", "), hostnameExtra)
+`, strings.Join(refs, ", "), ttls, hostnameExtra)
 	}
 	return b.String()
 }

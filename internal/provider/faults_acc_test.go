@@ -1,0 +1,92 @@
+package provider
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+
+	"github.com/pmgtm/terraform-provider-pmgtm/internal/emulator/faults"
+	"github.com/pmgtm/terraform-provider-pmgtm/internal/testutil/agentproc"
+)
+
+// TestAccFaultsDuringApply: the parent API fails in the middle of an apply
+// (persistent 5xx after the ownership marker, then a 429 storm), and a node's
+// agent is down during another. Each failed apply names what failed and
+// publishes no delegation it has not verified; each following apply
+// converges, with no duplicate or orphaned records.
+func TestAccFaultsDuringApply(t *testing.T) {
+	const lb1, lb2 = "127.0.6.11", "127.0.6.12"
+	p := cloudflareParent(t)
+	r := newRigWith(t, p.backend, lb1, lb2)
+	nodes := []testNode{{"lb1", lb1, ""}, {"lb2", lb2, ""}}
+	withTTL := func(ttl int) string {
+		return r.config(nodes, []string{"lb1", "lb2"}, fmt.Sprintf("ns_ttl = %d", ttl))
+	}
+	noDelegation := func() {
+		if got := p.values("api", "NS"); len(got) != 0 {
+			t.Fatalf("a failed create left NS records: %v", got)
+		}
+	}
+	expectNS := func(ttl int) func(*terraform.State) error {
+		return func(*terraform.State) error {
+			if got := p.values("api", "NS"); !slices.Equal(got, []string{"lb1.example.test.", "lb2.example.test."}) {
+				return fmt.Errorf("NS %v", got)
+			}
+			if got := p.values("api._pmgtm", "TXT"); len(got) != 1 {
+				return fmt.Errorf("markers %v, want exactly one", got)
+			}
+			return nil
+		}
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6Providers,
+		Steps: []resource.TestStep{
+			{Config: r.config(nodes, nil, "")},
+			{ // the API fails for good after the marker is written
+				PreConfig: func() {
+					p.faults.Inject(faults.Fault{Method: "POST", PathSuffix: "/dns_records", Skip: 1, Count: 1000, Status: 500, Code: "10000"})
+				},
+				Config:      withTTL(300),
+				ExpectError: regexp.MustCompile(`(?s)Cannot apply api\.example\.test\..*publish`),
+			},
+			{ // faults gone: the next apply adopts what the failed one left and converges
+				PreConfig: func() { noDelegation(); p.faults.Clear() },
+				Config:    withTTL(300),
+				Check:     expectNS(300),
+			},
+			{ // a storm of 429s with Retry-After during an update is waited out
+				PreConfig: func() {
+					p.faults.Inject(faults.Fault{Skip: 0, Count: 5, Status: 429, Code: "10000", RetryAfter: 100 * time.Millisecond})
+				},
+				Config: withTTL(600),
+				Check: func(s *terraform.State) error {
+					if err := expectNS(600)(s); err != nil {
+						return err
+					}
+					if got := s.RootModule().Resources["pmgtm_hostname.api"].Primary.Attributes["ns_ttl"]; got != "600" {
+						return fmt.Errorf("ns_ttl %s", got)
+					}
+					return nil
+				},
+			},
+			{ // a node's agent is down: the update stops at that node and says so
+				PreConfig:   func() { p.faults.Clear(); r.agents[lb2].Kill() },
+				Config:      r.config(nodes, []string{"lb1", "lb2"}, "ns_ttl = 600\n  answer_ttl = 10"),
+				ExpectError: regexp.MustCompile(`(?s)push lb2\.example\.test\. at http://127\.0\.6\.12:\d+.*agent did not accept the zone`),
+			},
+			{ // back: the same apply converges
+				PreConfig: func() {
+					old := r.agents[lb2]
+					r.agents[lb2] = agentproc.Start(t, agentproc.Options{IP: lb2, DNSPort: 53, APIPort: portOf(old.APIURL), DataDir: old.DataDir, Token: rigToken})
+				},
+				Config: r.config(nodes, []string{"lb1", "lb2"}, "ns_ttl = 600\n  answer_ttl = 10"),
+				Check:  expectNS(600),
+			},
+		},
+	})
+}
