@@ -6,7 +6,7 @@ provider "pmgtm" {
   }
   agent {
     token       = var.agent_token
-    ca_cert_pem = file("${path.module}/agents-ca.pem")
+    ca_cert_pem = var.agents_ca_pem # e.g. file("agents-ca.pem")
   }
 }
 
@@ -18,4 +18,10 @@ variable "cloudflare_api_token" {
 variable "agent_token" {
   type      = string
   sensitive = true
+}
+
+variable "agents_ca_pem" {
+  description = "PEM CA that signs the agents' TLS certificates."
+  type        = string
+  default     = null
 }
