@@ -89,15 +89,7 @@ func (d *DelegationDataSource) Schema(_ context.Context, _ datasource.SchemaRequ
 }
 
 func (d *DelegationDataSource) Configure(_ context.Context, req datasource.ConfigureRequest, resp *datasource.ConfigureResponse) {
-	if req.ProviderData == nil {
-		return
-	}
-	clients, ok := req.ProviderData.(*Clients)
-	if !ok {
-		resp.Diagnostics.AddError("Unexpected provider data", fmt.Sprintf("got %T", req.ProviderData))
-		return
-	}
-	d.clients = clients
+	d.clients = clientsFrom(req.ProviderData, &resp.Diagnostics)
 }
 
 type nodeReport struct {
@@ -114,8 +106,7 @@ func (d *DelegationDataSource) Read(ctx context.Context, req datasource.ReadRequ
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	if d.clients == nil {
-		resp.Diagnostics.AddError("Provider not configured", "The pmgtm provider has no parent-zone backend configured.")
+	if !ready(d.clients, &resp.Diagnostics) {
 		return
 	}
 	z, err := zone.CanonicalName(m.Zone.ValueString())
@@ -193,18 +184,7 @@ func stringList(v []string) types.List {
 // report asks one nameserver, at each of its addresses, for the hostname.
 func (d *DelegationDataSource) report(ctx context.Context, z, fqdn, ns string) nodeReport {
 	r := nodeReport{nameserver: ns, addresses: []string{}, answers: []string{}, state: stateLame}
-	var addrs []netip.Addr
-	if rel, ok := strings.CutSuffix(ns, "."+z); ok {
-		if s, err := d.clients.Parent.Lookup(ctx, z, rel); err == nil {
-			for _, rec := range append(s.Of("A"), s.Of("AAAA")...) {
-				if a, err := netip.ParseAddr(rec.Value); err == nil {
-					addrs = append(addrs, a)
-				}
-			}
-		}
-	} else if found, err := probe.Resolve(ctx, ns); err == nil {
-		addrs = found
-	}
+	addrs, _ := nameserverAddrs(ctx, d.clients.Parent, z, ns)
 	if len(addrs) == 0 {
 		r.detail = "the nameserver name has no address"
 		return r

@@ -154,15 +154,7 @@ func (r *HostnameResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 }
 
 func (r *HostnameResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
-	if req.ProviderData == nil {
-		return
-	}
-	clients, ok := req.ProviderData.(*Clients)
-	if !ok {
-		resp.Diagnostics.AddError("Unexpected provider data", fmt.Sprintf("got %T", req.ProviderData))
-		return
-	}
-	r.clients = clients
+	r.clients = clientsFrom(req.ProviderData, &resp.Diagnostics)
 }
 
 // hostname converts the model for validation; unknown parts stay empty.
@@ -330,13 +322,7 @@ func budgetMap(answerTTL int64) types.Map {
 	return types.MapValueMust(types.Float64Type, vals)
 }
 
-func (r *HostnameResource) ready(diags *diag.Diagnostics) bool {
-	if r.clients == nil {
-		diags.AddError("Provider not configured", "The pmgtm provider has no parent-zone backend configured (its values may not be known yet).")
-		return false
-	}
-	return true
-}
+func (r *HostnameResource) ready(diags *diag.Diagnostics) bool { return ready(r.clients, diags) }
 
 func (r *HostnameResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
 	var plan hostnameModel
@@ -486,14 +472,8 @@ func (r *HostnameResource) Delete(ctx context.Context, req resource.DeleteReques
 }
 
 func (r *HostnameResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	zoneName, name, ok := strings.Cut(req.ID, "/")
-	if !ok || zoneName == "" || name == "" || strings.Contains(name, "/") {
-		resp.Diagnostics.AddError("Invalid import id", fmt.Sprintf("%q: use <zone>/<name>, e.g. example.com/api.", req.ID))
-		return
+	if importZoneAndName(ctx, req, resp, "example.com/api") {
+		// Not in DNS: the default, corrected from the configuration on the next apply.
+		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("withdraw_mode"), zone.WithdrawRedirect)...)
 	}
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("zone"), zoneName)...)
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("name"), name)...)
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("adopt_existing"), false)...)
-	// Not in DNS: the defaults, corrected from the configuration on the next apply.
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("withdraw_mode"), zone.WithdrawRedirect)...)
 }

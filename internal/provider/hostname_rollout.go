@@ -290,20 +290,10 @@ func (r *HostnameResource) discover(ctx context.Context, state *hostnameModel, z
 	var nodes []nodeValue
 	for _, ns := range nsSet {
 		n := nodeValue{Nameserver: types.StringValue(ns), IPv4: types.StringNull(), IPv6: types.StringNull(), AgentURL: types.StringNull()}
-		var addrs []netip.Addr
-		if rel, ok := strings.CutSuffix(ns, "."+z); ok {
-			s, err := r.clients.Parent.Lookup(ctx, z, rel)
-			if err != nil {
-				diags.AddError("Cannot read the parent zone", err.Error())
-				return diags
-			}
-			for _, rec := range append(s.Of("A"), s.Of("AAAA")...) {
-				if a, err := netip.ParseAddr(rec.Value); err == nil {
-					addrs = append(addrs, a)
-				}
-			}
-		} else if found, err := probe.Resolve(ctx, ns); err == nil {
-			addrs = found
+		addrs, err := nameserverAddrs(ctx, r.clients.Parent, z, ns)
+		if err != nil && strings.HasSuffix(ns, "."+z) {
+			diags.AddError("Cannot read the parent zone", err.Error())
+			return diags
 		}
 		for _, a := range addrs {
 			if a.Is4() && n.IPv4.IsNull() {

@@ -89,15 +89,7 @@ func (r *NodeResource) Schema(_ context.Context, _ resource.SchemaRequest, resp 
 }
 
 func (r *NodeResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
-	if req.ProviderData == nil {
-		return
-	}
-	clients, ok := req.ProviderData.(*Clients)
-	if !ok {
-		resp.Diagnostics.AddError("Unexpected provider data", fmt.Sprintf("got %T", req.ProviderData))
-		return
-	}
-	r.clients = clients
+	r.clients = clientsFrom(req.ProviderData, &resp.Diagnostics)
 }
 
 func (r *NodeResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
@@ -134,13 +126,7 @@ func known(v types.String) string {
 	return v.ValueString()
 }
 
-func (r *NodeResource) ready(diags interface{ AddError(string, string) }) bool {
-	if r.clients == nil {
-		diags.AddError("Provider not configured", "The pmgtm provider has no parent-zone backend configured (its values may not be known yet).")
-		return false
-	}
-	return true
-}
+func (r *NodeResource) ready(diags *diag.Diagnostics) bool { return ready(r.clients, diags) }
 
 // sets returns the wanted A and AAAA sets; an unset family is "none".
 func (m nodeModel) sets() []parentzone.RRSet {
@@ -333,13 +319,7 @@ func (r *NodeResource) Delete(ctx context.Context, req resource.DeleteRequest, r
 }
 
 func (r *NodeResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	zoneName, name, ok := strings.Cut(req.ID, "/")
-	if !ok || zoneName == "" || name == "" || strings.Contains(name, "/") {
-		resp.Diagnostics.AddError("Invalid import id", fmt.Sprintf("%q: use <zone>/<name>, e.g. example.com/lb1.", req.ID))
-		return
+	if importZoneAndName(ctx, req, resp, "example.com/lb1") {
+		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("ttl"), int64(300))...)
 	}
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("zone"), zoneName)...)
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("name"), name)...)
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("ttl"), int64(300))...)
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("adopt_existing"), false)...)
 }
