@@ -90,3 +90,39 @@ func TestAccFaultsDuringApply(t *testing.T) {
 		},
 	})
 }
+
+// TestAccTimeoutStopsBeforeDelegating: a node that holds its zone but does
+// not answer DNS at its address (a firewall, a wrong ipv4) makes create
+// run into its timeout, as an interrupted run would: nothing is delegated,
+// no hostname lands in the state, and once the address is right the next
+// apply converges.
+func TestAccTimeoutStopsBeforeDelegating(t *testing.T) {
+	const lb1, lb2, nowhere = "127.0.6.21", "127.0.6.22", "127.0.6.99"
+	r := newRig(t, lb1, lb2)
+	cfg := func(lb2Addr string) string {
+		return r.config([]testNode{{"lb1", lb1, ""}, {"lb2", lb2Addr, lb2}}, []string{"lb1", "lb2"}, `
+  timeouts {
+    create = "3s"
+  }`)
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6Providers,
+		Steps: []resource.TestStep{
+			{
+				Config:      cfg(nowhere),
+				ExpectError: regexp.MustCompile(`(?s)verify lb2\.example\.test\..*127\.0\.6\.99:53.*gave up: context deadline exceeded`),
+			},
+			{
+				PreConfig: func() {
+					if got, _ := delegation(r.srv.Addr, "api.example.test."); len(got) != 0 {
+						t.Fatalf("delegated after a timed-out create: %v", got)
+					}
+				},
+				Config: cfg(lb2),
+				Check: func(*terraform.State) error {
+					return r.expectDelegation("lb1", "lb2")
+				},
+			},
+		},
+	})
+}
