@@ -114,7 +114,7 @@ func (u *Unbound) Flush() error {
 	for _, args := range [][]string{{"flush_zone", u.stubZone}, {"flush_infra", "all"}, {"flush_requestlist"}} {
 		out, err := exec.Command(u.ctlBin, append([]string{"-c", u.conf, "-s", u.ctlAddr}, args...)...).CombinedOutput()
 		if err != nil || !strings.Contains(string(out), "ok") {
-			return fmt.Errorf("unbound-control %v: %v %s", args, err, out)
+			return fmt.Errorf("unbound-control %v: %w %s", args, err, out)
 		}
 	}
 	return nil

@@ -138,7 +138,7 @@ func (r *Rig) Events() []Event {
 	iptables := func(op string) error {
 		for _, proto := range []string{"udp", "tcp"} {
 			if out, err := exec.Command("iptables", op, "INPUT", "-d", node1IP+"/32", "-p", proto, "--dport", "53", "-j", "DROP").CombinedOutput(); err != nil {
-				return fmt.Errorf("iptables %s: %v %s", op, err, out)
+				return fmt.Errorf("iptables %s: %w %s", op, err, out)
 			}
 		}
 		return nil

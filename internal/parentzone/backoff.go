@@ -37,7 +37,7 @@ func (b Backoff) Retry(ctx context.Context, fn func() error) error {
 		if ceiling > b.Max || ceiling <= 0 {
 			ceiling = b.Max
 		}
-		delay := time.Duration(rand.Int64N(int64(ceiling) + 1))
+		delay := time.Duration(rand.Int64N(int64(ceiling) + 1)) //nolint:gosec // jitter, not a secret
 		t := time.NewTimer(delay)
 		select {
 		case <-ctx.Done():

@@ -251,7 +251,7 @@ func (m *Manager) checkConflicts(zone, name string, state NameState, types []str
 	}
 	if delegating {
 		for _, r := range all {
-			if beneath(r.Name, name) && !(r.Type == "TXT" && r.Name == MarkerName(name)) {
+			if beneath(r.Name, name) && (r.Type != "TXT" || r.Name != MarkerName(name)) {
 				conflicts = append(conflicts, r)
 				reason = "names beneath a delegation would be hidden by it"
 			}

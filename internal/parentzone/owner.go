@@ -62,7 +62,8 @@ func ValidOwner(owner string) error {
 		return fmt.Errorf("owner id must be 1 to 64 characters, got %d", len(owner))
 	}
 	for _, c := range owner {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.'
+		if !ok {
 			return fmt.Errorf("owner id %q may hold only letters, digits, '-', '_' and '.'", owner)
 		}
 	}

@@ -144,7 +144,7 @@ func Check(ctx context.Context, port uint16, want Want) error {
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("%w (gave up: %v)", err, ctx.Err())
+			return fmt.Errorf("%w (gave up: %w)", err, ctx.Err())
 		case <-time.After(delay):
 		}
 		delay = min(2*delay, 2*time.Second)
@@ -167,7 +167,7 @@ func Health(ctx context.Context, server netip.AddrPort, fqdn string) (state stri
 	}
 	r, _, err := c.ExchangeContext(ctx, m, server.String())
 	if err != nil {
-		return "", 0, fmt.Errorf("no answer for %s: %v", fqdn, err)
+		return "", 0, fmt.Errorf("no answer for %s: %w", fqdn, err)
 	}
 	if r.Rcode != dns.RcodeSuccess || !r.Authoritative {
 		return "", 0, fmt.Errorf("%s answered %s, authoritative=%v; the node does not serve %s", HealthName+"."+fqdn, dns.RcodeToString[r.Rcode], r.Authoritative, fqdn)

@@ -21,7 +21,7 @@ func TestMain(m *testing.M) {
 
 func TestCheckAgainstARealAgent(t *testing.T) {
 	a := agentproc.Start(t, agentproc.Options{IP: "127.0.0.1"})
-	port := uint16(netip.MustParseAddrPort(a.DNSAddr).Port())
+	port := netip.MustParseAddrPort(a.DNSAddr).Port()
 	c := &agentclient.Client{BaseURL: a.APIURL, HTTP: a.HTTP}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()

@@ -84,7 +84,7 @@ func TestAccHostnameLifecycle(t *testing.T) {
 					for _, ip := range []string{lb1, lb2} {
 						z, _, err := (&agentclient.Client{BaseURL: r.agents[ip].APIURL, Token: rigToken}).GetZone(context.Background(), fqdn)
 						if err != nil {
-							return fmt.Errorf("agent %s: %v", ip, err)
+							return fmt.Errorf("agent %s: %w", ip, err)
 						}
 						if fmt.Sprint(z.Serial) != serial || len(z.IPv4) != 1 || z.IPv4[0] != ip || len(z.Nameservers) != 2 || z.AnswerTTL != 5 {
 							return fmt.Errorf("agent %s serves %+v; want its own address, both nameservers, serial %s", ip, z, serial)

@@ -65,7 +65,7 @@ func TestExemptAndDisabled(t *testing.T) {
 			t.Fatal("exempt client limited")
 		}
 	}
-	var off *Limiter = New(Config{Rate: 0}, nil)
+	off := New(Config{Rate: 0}, nil)
 	if off != nil || off.Allow(netip.MustParseAddr("192.0.2.1"), 1, 0) != Send {
 		t.Fatal("rate 0 must disable limiting")
 	}

@@ -43,7 +43,7 @@ func Binary(t testing.TB) string {
 		cmd := exec.Command("go", "build", "-o", binPath, ".")
 		cmd.Dir = root
 		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+			buildErr = fmt.Errorf("go build: %w\n%s", err, out)
 		}
 	})
 	if buildErr != nil {
@@ -146,7 +146,7 @@ func (a *Agent) waitReady(timeout time.Duration) error {
 	for time.Now().Before(deadline) {
 		select {
 		case <-a.done:
-			return fmt.Errorf("exited: %v", a.exitErr)
+			return fmt.Errorf("exited: %w", a.exitErr)
 		default:
 		}
 		req, _ := http.NewRequest("GET", a.APIURL+"/v1/health", nil)
