@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/attr"
@@ -291,6 +292,11 @@ func (r *NodeResource) moveZones(ctx context.Context, old, planned nodeModel, di
 		if v := known(planned.IPv6); v != "" {
 			z.IPv6 = []string{v}
 		}
+		if hc := z.HealthCheck; hc != nil {
+			// A check of the load balancer on the node's own address
+			// ({ipv4} in the hostname) follows the node.
+			hc.Target = movedTarget(hc.Target, old, planned)
+		}
 		z.Serial++
 		if _, _, err := to.PutZone(ctx, name, z.Body()); err != nil {
 			diags.AddError("Cannot move the node", fmt.Sprintf("putting %s on the agent at %s: %v. The node's records were not changed.", name, planned.AgentURL.ValueString(), err))
@@ -305,6 +311,26 @@ func (r *NodeResource) moveZones(ctx context.Context, old, planned nodeModel, di
 		}
 	}
 	return true
+}
+
+// movedTarget rewrites a health-check target that names the node's old
+// address to name its new one.
+func movedTarget(target string, old, planned nodeModel) string {
+	host, port, err := net.SplitHostPort(target)
+	if err != nil {
+		return target
+	}
+	switch host {
+	case known(old.IPv4):
+		if v := known(planned.IPv4); v != "" {
+			return net.JoinHostPort(v, port)
+		}
+	case known(old.IPv6):
+		if v := known(planned.IPv6); v != "" {
+			return net.JoinHostPort(v, port)
+		}
+	}
+	return target
 }
 
 func (r *NodeResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
