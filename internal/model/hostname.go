@@ -138,7 +138,7 @@ func ValidateHostname(h Hostname) (errs, warns []Problem) {
 	e, w := validateNodes(h.Nodes, hostFQDN)
 	errs, warns = append(errs, e...), append(warns, w...)
 	for _, d := range h.Drain {
-		if !slices.ContainsFunc(h.Nodes, func(n HostnameNode) bool { return sameName(n.Nameserver, d) }) {
+		if !slices.ContainsFunc(h.Nodes, func(n HostnameNode) bool { return SameName(n.Nameserver, d) }) {
 			errs = append(errs, Problem{"drain", "Drained node not in nodes", fmt.Sprintf("drain names %q, which is not the nameserver of any node in nodes; use e.g. pmgtm_node.lb1.nameserver.", d)})
 		}
 	}
@@ -211,7 +211,8 @@ func expandTarget(target, ipv4, ipv6 string) string {
 	return strings.NewReplacer("{ipv4}", ipv4, "{ipv6}", "["+ipv6+"]").Replace(target)
 }
 
-func sameName(a, b string) bool {
+// SameName reports whether two names are the same domain name.
+func SameName(a, b string) bool {
 	ca, errA := zone.CanonicalName(a)
 	cb, errB := zone.CanonicalName(b)
 	return errA == nil && errB == nil && ca == cb

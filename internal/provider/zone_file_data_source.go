@@ -9,6 +9,7 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
@@ -97,18 +98,12 @@ func (m zoneFileModel) hostname(ctx context.Context) (model.Hostname, *model.Hos
 			!n.Nameserver.IsUnknown() && !n.IPv4.IsUnknown() && !n.IPv6.IsUnknown() {
 			p := n.plain()
 			self = &p
-			if h.Nodes != nil && !slices.ContainsFunc(h.Nodes, func(o model.HostnameNode) bool { return sameName(o.Nameserver, p.Nameserver) }) {
+			if h.Nodes != nil && !slices.ContainsFunc(h.Nodes, func(o model.HostnameNode) bool { return model.SameName(o.Nameserver, p.Nameserver) }) {
 				problems = append(problems, fmt.Sprintf("node %s is not in nodes; list it there too (nodes is the NS set, which includes this node).", p.Nameserver))
 			}
 		}
 	}
 	return h, self, problems
-}
-
-func sameName(a, b string) bool {
-	ca, errA := zone.CanonicalName(a)
-	cb, errB := zone.CanonicalName(b)
-	return errA == nil && errB == nil && ca == cb
 }
 
 func (d *ZoneFileDataSource) ValidateConfig(ctx context.Context, req datasource.ValidateConfigRequest, resp *datasource.ValidateConfigResponse) {
@@ -117,12 +112,22 @@ func (d *ZoneFileDataSource) ValidateConfig(ctx context.Context, req datasource.
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	h, _, problems := m.hostname(ctx)
+	m.check(ctx, &resp.Diagnostics, true)
+}
+
+// check reports what is wrong with the configuration (and, at validation,
+// what is merely unwise); it returns the hostname and the node.
+func (m zoneFileModel) check(ctx context.Context, diags *diag.Diagnostics, withWarnings bool) (model.Hostname, *model.HostnameNode) {
+	h, self, problems := m.hostname(ctx)
 	errs, warns := model.ValidateHostname(h)
-	addProblems(&resp.Diagnostics, errs, warns)
-	for _, p := range problems {
-		resp.Diagnostics.AddAttributeError(path.Root("node"), "Node not among nodes", p)
+	if !withWarnings {
+		warns = nil
 	}
+	addProblems(diags, errs, warns)
+	for _, p := range problems {
+		diags.AddAttributeError(path.Root("node"), "Node not among nodes", p)
+	}
+	return h, self
 }
 
 func (d *ZoneFileDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
@@ -131,12 +136,7 @@ func (d *ZoneFileDataSource) Read(ctx context.Context, req datasource.ReadReques
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	h, self, problems := m.hostname(ctx)
-	errs, _ := model.ValidateHostname(h)
-	addProblems(&resp.Diagnostics, errs, nil)
-	for _, p := range problems {
-		resp.Diagnostics.AddAttributeError(path.Root("node"), "Node not among nodes", p)
-	}
+	h, self := m.check(ctx, &resp.Diagnostics, false)
 	if resp.Diagnostics.HasError() {
 		return
 	}
