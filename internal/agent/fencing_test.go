@@ -4,46 +4,33 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/miekg/dns"
 
+	"github.com/pmgtm/terraform-provider-pmgtm/internal/dnsrig"
 	"github.com/pmgtm/terraform-provider-pmgtm/internal/testutil/agentproc"
 	"github.com/pmgtm/terraform-provider-pmgtm/internal/zone"
 )
 
-// localLB is a stand-in for a node's load balancer: healthy until told
-// otherwise.
-type localLB struct {
-	failing atomic.Bool
-	srv     *httptest.Server
-}
-
-func newLocalLB(t *testing.T) *localLB {
-	lb := &localLB{}
-	lb.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if lb.failing.Load() || r.URL.Path != "/healthz" {
-			http.Error(w, "down", http.StatusServiceUnavailable)
-			return
-		}
-		fmt.Fprintln(w, "ok")
-	}))
-	t.Cleanup(lb.srv.Close)
+// newLocalLB starts a node's stand-in load balancer on a loopback port.
+func newLocalLB(t *testing.T) *dnsrig.LoadBalancer {
+	lb, err := dnsrig.StartLoadBalancer("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(lb.Close)
 	return lb
 }
-
-func (lb *localLB) target() string { return strings.TrimPrefix(lb.srv.URL, "http://") }
 
 // fencedPair runs two agents, each answering DNS on port 53 of its own
 // loopback address, with a zone health-checking its own local LB.
 type fencedPair struct {
 	ips    [2]string
 	agents [2]*agentproc.Agent
-	lbs    [2]*localLB
+	lbs    [2]*dnsrig.LoadBalancer
 }
 
 func startFencedPair(t *testing.T, base string) *fencedPair {
@@ -61,7 +48,7 @@ func (p *fencedPair) put(t *testing.T, i int, withdraw string) {
 	b := zone.Body{IPv4: []string{p.ips[i]}, AnswerTTL: ptr(int64(5)),
 		Nameservers: []string{"lb1.example.test", "lb2.example.test"},
 		SOA:         &zone.SOABody{MName: fmt.Sprintf("lb%d.example.test", i+1)},
-		HealthCheck: &zone.HealthCheckBody{Type: "http", Target: p.lbs[i].target(), Path: "/healthz",
+		HealthCheck: &zone.HealthCheckBody{Type: "http", Target: p.lbs[i].Addr, Path: "/healthz",
 			IntervalMS: ptr(int64(100)), TimeoutMS: ptr(int64(100)), Fall: ptr(int64(2)), Rise: ptr(int64(2))},
 		Withdraw: withdraw,
 		Peers:    []zone.Peer{{Name: fmt.Sprintf("lb%d.example.test", other+1), IPv4: []string{p.ips[other]}}},
@@ -107,7 +94,7 @@ func TestSelfFencingRedirectGuardAndDrain(t *testing.T) {
 	p.eventually(t, 0, own1, "both healthy")
 	p.eventually(t, 1, own2, "both healthy")
 
-	p.lbs[0].failing.Store(true)
+	p.lbs[0].Down.Store(true)
 	p.eventually(t, 0, own2, "lb1's load balancer fails: redirect to lb2")
 	h, err := client(p.agents[0]).Health(context.Background())
 	if err != nil {
@@ -125,22 +112,22 @@ func TestSelfFencingRedirectGuardAndDrain(t *testing.T) {
 		t.Fatalf("/v1/health fencing: %+v", h.Fencing)
 	}
 
-	p.lbs[0].failing.Store(false)
+	p.lbs[0].Down.Store(false)
 	p.eventually(t, 0, own1, "lb1 recovers: its own address again")
 
 	// Guard: both load balancers fail. Neither node may withdraw, since
 	// neither has a healthy peer; both keep answering with their own.
-	p.lbs[0].failing.Store(true)
-	p.lbs[1].failing.Store(true)
+	p.lbs[0].Down.Store(true)
+	p.lbs[1].Down.Store(true)
 	time.Sleep(800 * time.Millisecond) // several check intervals
 	for i, want := range []string{own1, own2} {
 		if got := p.answer(i); got != want {
 			t.Fatalf("guard: node %d answers %q with no healthy peer, want %q", i+1, got, want)
 		}
 	}
-	p.lbs[1].failing.Store(false)
+	p.lbs[1].Down.Store(false)
 	p.eventually(t, 0, own2, "lb2 healthy again: lb1 (still failing) withdraws")
-	p.lbs[0].failing.Store(false)
+	p.lbs[0].Down.Store(false)
 	p.eventually(t, 0, own1, "lb1 healthy")
 
 	// Drain through the API: the node redirects while lb2 is healthy.
@@ -165,10 +152,10 @@ func TestSelfFencingModes(t *testing.T) {
 		{zone.WithdrawServFail, "SERVFAIL"},
 		{zone.WithdrawSilent, "timeout"},
 	} {
-		p.lbs[0].failing.Store(false)
+		p.lbs[0].Down.Store(false)
 		p.put(t, 0, c.mode)
 		p.eventually(t, 0, "NOERROR "+p.ips[0], c.mode+": healthy")
-		p.lbs[0].failing.Store(true)
+		p.lbs[0].Down.Store(true)
 		p.eventually(t, 0, c.want, c.mode+": withdrawn")
 	}
 	// Removing the health check ends the withdrawal.

@@ -21,7 +21,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/miekg/dns"
@@ -92,17 +91,16 @@ func Run(ctx context.Context, o Options) (err error) {
 	d.onExit(parent.Stop)
 	d.say("parent zone example.test on BIND %s, updates signed with TSIG key %s", parent.Addr, parent.KeyName)
 
-	lb1, lb2 := &loadBalancer{}, &loadBalancer{}
-	for _, n := range []struct {
-		lb *loadBalancer
-		ip string
-	}{{lb1, node1IP}, {lb2, node2IP}} {
-		stop, err := n.lb.start(net.JoinHostPort(n.ip, fmt.Sprint(lbPort)))
-		if err != nil {
-			return err
-		}
-		d.onExit(stop)
+	lb1, err := dnsrig.StartLoadBalancer(net.JoinHostPort(node1IP, fmt.Sprint(lbPort)))
+	if err != nil {
+		return err
 	}
+	d.onExit(lb1.Close)
+	lb2, err := dnsrig.StartLoadBalancer(net.JoinHostPort(node2IP, fmt.Sprint(lbPort)))
+	if err != nil {
+		return err
+	}
+	d.onExit(lb2.Close)
 	token := randomHex(16)
 	agents := map[string]*dnsrig.Agent{}
 	for i, ip := range []string{node1IP, node2IP} {
@@ -145,7 +143,7 @@ func Run(ctx context.Context, o Options) (err error) {
 	}
 
 	d.say(">>> lb1's load balancer stops answering (its agent checks it every 250 ms, 2 failures to fall)")
-	lb1.down.Store(true)
+	lb1.Down.Store(true)
 	if err := d.waitFencing(ctx, agents[node1IP], true); err != nil {
 		return err
 	}
@@ -153,7 +151,7 @@ func Run(ctx context.Context, o Options) (err error) {
 		return err
 	}
 	d.say(">>> lb1's load balancer is back")
-	lb1.down.Store(false)
+	lb1.Down.Store(false)
 	if err := d.waitFencing(ctx, agents[node1IP], false); err != nil {
 		return err
 	}
@@ -299,26 +297,6 @@ func delegation(parent string) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-// loadBalancer stands in for a node's load balancer: /healthz is 200
-// until it is switched off.
-type loadBalancer struct{ down atomic.Bool }
-
-func (lb *loadBalancer) start(addr string) (stop func(), err error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, err
-	}
-	srv := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		if lb.down.Load() {
-			http.Error(w, "down", http.StatusServiceUnavailable)
-			return
-		}
-		fmt.Fprintln(w, "ok")
-	})}
-	go func() { _ = srv.Serve(ln) }()
-	return func() { srv.Close() }, nil
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }

@@ -11,14 +11,9 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
-	"time"
-
-	"github.com/miekg/dns"
 )
 
 // BINDOptions configure StartBIND.
@@ -45,14 +40,7 @@ type BIND struct {
 }
 
 // NamedPath finds named, or returns "".
-func NamedPath() string {
-	for _, p := range []string{"/usr/sbin/named", "/usr/bin/named"} {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	return ""
-}
+func NamedPath() string { return findBinary("/usr/sbin/named", "/usr/bin/named") }
 
 // StartBIND runs named as the primary of a fresh zone that the TSIG key
 // may update and transfer, and waits until it answers.
@@ -104,18 +92,11 @@ zone "%[6]s" {
 		return nil, err
 	}
 	confFile := filepath.Join(o.Dir, "named.conf")
-	if err := os.WriteFile(confFile, []byte(conf), 0o644); err != nil {
-		return nil, err
-	}
-	p, err := startProcess(filepath.Join(o.Dir, "named.log"), named, "-g", "-c", confFile)
+	p, err := launch("named", o.Dir, confFile, conf, b.Addr, o.Zone, named, "-g", "-c", confFile)
 	if err != nil {
 		return nil, err
 	}
 	b.proc = p
-	if err := waitAnswer(b.Addr, dns.Fqdn(o.Zone), dns.TypeSOA, 20*time.Second, p); err != nil {
-		b.Stop()
-		return nil, fmt.Errorf("named: %w\n%s", err, p.log())
-	}
 	return b, nil
 }
 
@@ -124,76 +105,3 @@ func (b *BIND) Stop() { b.proc.stop() }
 
 // Log returns named's output so far.
 func (b *BIND) Log() string { return b.proc.log() }
-
-// process is a child started in the foreground, stopped by PID.
-type process struct {
-	cmd     *exec.Cmd
-	logPath string
-	logFile *os.File
-	done    chan struct{}
-}
-
-func startProcess(logPath, name string, args ...string) (*process, error) {
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(name, args...)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	if err := cmd.Start(); err != nil {
-		logFile.Close()
-		return nil, err
-	}
-	p := &process{cmd: cmd, logPath: logPath, logFile: logFile, done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); close(p.done) }()
-	return p, nil
-}
-
-func (p *process) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// stop sends SIGTERM, then SIGKILL after 5 s, and waits.
-func (p *process) stop() {
-	if p == nil {
-		return
-	}
-	if !p.exited() {
-		_ = p.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-p.done:
-		case <-time.After(5 * time.Second):
-			_ = p.cmd.Process.Kill()
-			<-p.done
-		}
-	}
-	p.logFile.Close()
-}
-
-func (p *process) log() string {
-	data, _ := os.ReadFile(p.logPath)
-	return string(data)
-}
-
-// waitAnswer polls a server until it answers name/qtype with NOERROR.
-func waitAnswer(addr, name string, qtype uint16, timeout time.Duration, p *process) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		m := new(dns.Msg).SetQuestion(name, qtype)
-		if r, _, err := (&dns.Client{Timeout: 500 * time.Millisecond}).Exchange(m, addr); err == nil && r.Rcode == dns.RcodeSuccess {
-			return nil
-		}
-		if p != nil && p.exited() {
-			return errors.New("exited before answering")
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("no answer within %s", timeout)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}

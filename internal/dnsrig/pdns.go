@@ -2,14 +2,9 @@ package dnsrig
 
 import (
 	"errors"
-	"fmt"
 	"net"
-	"os"
 	"path/filepath"
 	"strconv"
-	"time"
-
-	"github.com/miekg/dns"
 )
 
 // PdnsOptions configure StartPdnsRecursor.
@@ -28,12 +23,7 @@ type PdnsRecursor struct {
 }
 
 // PdnsRecursorPath finds pdns_recursor, or returns "".
-func PdnsRecursorPath() string {
-	if _, err := os.Stat("/usr/sbin/pdns_recursor"); err == nil {
-		return "/usr/sbin/pdns_recursor"
-	}
-	return ""
-}
+func PdnsRecursorPath() string { return findBinary("/usr/sbin/pdns_recursor") }
 
 // StartPdnsRecursor runs PowerDNS Recursor with an empty cache, allowed to
 // query loopback, sending the test zone to its primary.
@@ -42,25 +32,17 @@ func StartPdnsRecursor(o PdnsOptions) (*PdnsRecursor, error) {
 	if bin == "" {
 		return nil, errors.New("pdns_recursor not found: apt-get install pdns-recursor")
 	}
-	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
-		return nil, err
-	}
-	if err := os.WriteFile(filepath.Join(o.Dir, "recursor.conf"), nil, 0o644); err != nil {
-		return nil, err
-	}
-	p, err := startProcess(filepath.Join(o.Dir, "pdns.log"), bin, "--config-dir="+o.Dir, "--socket-dir="+o.Dir,
+	addr := net.JoinHostPort(o.IP, strconv.Itoa(o.Port))
+	// An empty recursor.conf: every setting is on the command line.
+	p, err := launch("pdns", o.Dir, filepath.Join(o.Dir, "recursor.conf"), "", addr, o.Zone, bin,
+		"--config-dir="+o.Dir, "--socket-dir="+o.Dir,
 		"--daemon=no", "--write-pid=no", "--disable-syslog", "--log-timestamp=no", "--loglevel=3",
 		"--local-address="+o.IP, "--local-port="+strconv.Itoa(o.Port), "--dont-query=",
 		"--forward-zones="+o.Zone+"="+o.ZoneServer, "--dnssec=off", "--threads=1", "--setuid=", "--setgid=")
 	if err != nil {
 		return nil, err
 	}
-	r := &PdnsRecursor{Addr: net.JoinHostPort(o.IP, strconv.Itoa(o.Port)), proc: p}
-	if err := waitAnswer(r.Addr, dns.Fqdn(o.Zone), dns.TypeSOA, 20*time.Second, p); err != nil {
-		r.Stop()
-		return nil, fmt.Errorf("pdns_recursor: %w\n%s", err, p.log())
-	}
-	return r, nil
+	return &PdnsRecursor{Addr: addr, proc: p}, nil
 }
 
 // Stop ends the recursor.

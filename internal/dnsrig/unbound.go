@@ -4,14 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"time"
-
-	"github.com/miekg/dns"
 )
 
 // UnboundOptions configure StartUnbound.
@@ -36,14 +32,7 @@ type Unbound struct {
 }
 
 // UnboundPath finds unbound, or returns "".
-func UnboundPath() string {
-	for _, p := range []string{"/usr/sbin/unbound", "/usr/bin/unbound"} {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	return ""
-}
+func UnboundPath() string { return findBinary("/usr/sbin/unbound", "/usr/bin/unbound") }
 
 // StartUnbound runs an iterating Unbound that reaches the stub zone's
 // primary and, through the delegations there, the nodes on loopback.
@@ -51,9 +40,6 @@ func StartUnbound(o UnboundOptions) (*Unbound, error) {
 	bin := UnboundPath()
 	if bin == "" {
 		return nil, errors.New("unbound not found: apt-get install unbound")
-	}
-	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
-		return nil, err
 	}
 	host, port, _ := net.SplitHostPort(o.StubAddr)
 	u := &Unbound{Addr: net.JoinHostPort(o.IP, strconv.Itoa(o.Port)), Dir: o.Dir, conf: filepath.Join(o.Dir, "unbound.conf"),
@@ -87,18 +73,11 @@ remote-control:
 	control-port: %[7]d
 	control-use-cert: no
 `, o.IP, o.Port, o.Dir, o.StubZone, host, port, o.ControlPort)
-	if err := os.WriteFile(u.conf, []byte(conf), 0o644); err != nil {
-		return nil, err
-	}
-	p, err := startProcess(filepath.Join(o.Dir, "unbound.log"), bin, "-d", "-c", u.conf)
+	p, err := launch("unbound", o.Dir, u.conf, conf, u.Addr, o.StubZone, bin, "-d", "-c", u.conf)
 	if err != nil {
 		return nil, err
 	}
 	u.proc = p
-	if err := waitAnswer(u.Addr, dns.Fqdn(o.StubZone), dns.TypeSOA, 20*time.Second, p); err != nil {
-		u.Stop()
-		return nil, fmt.Errorf("unbound: %w\n%s", err, p.log())
-	}
 	return u, nil
 }
 

@@ -10,11 +10,8 @@ package failoverbench
 import (
 	"context"
 	"fmt"
-	"net"
-	"net/http"
 	"os/exec"
 	"path/filepath"
-	"sync/atomic"
 	"time"
 
 	"github.com/pmgtm/terraform-provider-pmgtm/internal/agentclient"
@@ -37,26 +34,8 @@ type Rig struct {
 	Dir, Binary string
 	parent      *dnsrig.BIND
 	agents      [2]*dnsrig.Agent
-	lbs         [2]*lb
+	lbs         [2]*dnsrig.LoadBalancer
 	mode        string
-}
-
-type lb struct{ down atomic.Bool }
-
-func (l *lb) serve(addr string) (func(), error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, err
-	}
-	srv := &http.Server{ReadHeaderTimeout: time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		if l.down.Load() {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			return
-		}
-		w.WriteHeader(http.StatusOK)
-	})}
-	go func() { _ = srv.Serve(ln) }()
-	return func() { srv.Close() }, nil
 }
 
 // Start brings up the parent and the nodes.
@@ -79,12 +58,10 @@ func (r *Rig) Start() (stop func(), err error) {
 	}
 	stops = append(stops, r.parent.Stop)
 	for i, ip := range []string{node1IP, node2IP} {
-		r.lbs[i] = &lb{}
-		s, err := r.lbs[i].serve(ip + ":8080")
-		if err != nil {
+		if r.lbs[i], err = dnsrig.StartLoadBalancer(ip + ":8080"); err != nil {
 			return stop, err
 		}
-		stops = append(stops, s)
+		stops = append(stops, r.lbs[i].Close)
 		if r.agents[i], err = dnsrig.StartAgent(dnsrig.AgentOptions{Binary: r.Binary, Dir: filepath.Join(r.Dir, fmt.Sprintf("lb%d", i+1)), IP: ip, APIPort: 8053, Token: token}); err != nil {
 			return stop, err
 		}
@@ -151,10 +128,10 @@ func (r *Rig) Events() []Event {
 						return err
 					}
 				}
-				r.lbs[0].down.Store(true)
+				r.lbs[0].Down.Store(true)
 				return r.waitWithdrawn(true)
 			},
-			Undo: func() error { r.lbs[0].down.Store(false); return r.waitWithdrawn(false) }}
+			Undo: func() error { r.lbs[0].Down.Store(false); return r.waitWithdrawn(false) }}
 	}
 	return []Event{
 		{Name: "killed", Apply: func() error { r.agents[0].Kill(); return nil },

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -20,25 +19,13 @@ import (
 	"github.com/pmgtm/terraform-provider-pmgtm/internal/testutil/agentproc"
 )
 
-// switchLB is a node's local load balancer for the test: /healthz answers
-// 200 until it is switched off.
-type switchLB struct{ down atomic.Bool }
-
-func startSwitchLB(t *testing.T, addr string) *switchLB {
-	lb := &switchLB{}
-	ln, err := net.Listen("tcp", addr)
+// startLB starts a node's stand-in load balancer for the test.
+func startLB(t *testing.T, addr string) *dnsrig.LoadBalancer {
+	lb, err := dnsrig.StartLoadBalancer(addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		if lb.down.Load() {
-			http.Error(w, "down", http.StatusServiceUnavailable)
-			return
-		}
-		fmt.Fprintln(w, "ok")
-	})}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { srv.Close() })
+	t.Cleanup(lb.Close)
 	return lb
 }
 
@@ -96,7 +83,7 @@ func TestAccFailoverThroughUnbound(t *testing.T) {
 	}
 	const lb1, lb2 = "127.0.5.11", "127.0.5.12"
 	r := newRig(t, lb1, lb2)
-	lbs := map[string]*switchLB{lb1: startSwitchLB(t, lb1+":8080"), lb2: startSwitchLB(t, lb2+":8080")}
+	lbs := map[string]*dnsrig.LoadBalancer{lb1: startLB(t, lb1+":8080"), lb2: startLB(t, lb2+":8080")}
 	ub, err := dnsrig.StartUnbound(dnsrig.UnboundOptions{Dir: t.TempDir(), IP: "127.0.5.3", Port: agentproc.FreePort(t, "127.0.5.3"),
 		ControlPort: agentproc.FreePort(t, "127.0.5.3"), StubZone: "example.test", StubAddr: r.srv.Addr})
 	if err != nil {
@@ -129,7 +116,7 @@ func TestAccFailoverThroughUnbound(t *testing.T) {
 			return fmt.Errorf("baseline: %v", got)
 		}
 		// (1) node 1's load balancer dies: node 1 withdraws (redirect).
-		lbs[lb1].down.Store(true)
+		lbs[lb1].Down.Store(true)
 		if err := withdrawn(lb1, true); err != nil {
 			return err
 		}
@@ -137,7 +124,7 @@ func TestAccFailoverThroughUnbound(t *testing.T) {
 			return err
 		}
 		// ... and recovers: node 1 gets fresh lookups again.
-		lbs[lb1].down.Store(false)
+		lbs[lb1].Down.Store(false)
 		if err := withdrawn(lb1, false); err != nil {
 			return err
 		}

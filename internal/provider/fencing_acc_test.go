@@ -3,8 +3,6 @@ package provider
 import (
 	"context"
 	"fmt"
-	"net"
-	"net/http"
 	"regexp"
 	"testing"
 	"time"
@@ -19,25 +17,14 @@ import (
 	"github.com/pmgtm/terraform-provider-pmgtm/internal/agentclient"
 )
 
-// serveHealthz runs a tiny "load balancer" on ip:port for the test.
-func serveHealthz(t *testing.T, addr string) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { srv.Close() })
-}
-
 // TestAccHostnameFencing: health_check, withdraw_mode and drain reach the
 // agents; a drained node redirects to its healthy peer and
 // pmgtm_delegation reports it withdrawn.
 func TestAccHostnameFencing(t *testing.T) {
 	const lb1, lb2 = "127.0.1.41", "127.0.1.42"
 	r := newRig(t, lb1, lb2)
-	serveHealthz(t, lb1+":8080")
-	serveHealthz(t, lb2+":8080")
+	startLB(t, lb1+":8080")
+	startLB(t, lb2+":8080")
 	nodes := []testNode{{"lb1", lb1, ""}, {"lb2", lb2, ""}}
 	cfg := func(drain string) string {
 		return r.config(nodes, []string{"lb1", "lb2"}, fmt.Sprintf(`

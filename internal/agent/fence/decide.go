@@ -7,6 +7,8 @@
 package fence
 
 import (
+	"slices"
+
 	"github.com/pmgtm/terraform-provider-pmgtm/internal/agent/responder"
 	"github.com/pmgtm/terraform-provider-pmgtm/internal/zone"
 )
@@ -109,17 +111,5 @@ func Decide(in Inputs) Decision {
 
 // Same reports whether two fences serve the same answers.
 func Same(a, b responder.Fence) bool {
-	return a.Withdraw == b.Withdraw && a.Health == b.Health && equal(a.IPv4, b.IPv4) && equal(a.IPv6, b.IPv6)
-}
-
-func equal(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
+	return a.Withdraw == b.Withdraw && a.Health == b.Health && slices.Equal(a.IPv4, b.IPv4) && slices.Equal(a.IPv6, b.IPv6)
 }
