@@ -102,6 +102,8 @@ func ValidateHostname(h Hostname) (errs, warns []Problem) {
 		default:
 			if _, err := zone.CanonicalName(h.Name); err != nil {
 				errs = append(errs, Problem{"name", "Invalid hostname", fmt.Sprintf("name %q: %v.", h.Name, err)})
+			} else if p, bad := NameWithZone(h.Name, zoneName); bad {
+				errs = append(errs, p)
 			} else if zoneName != "" {
 				full, err := zone.CanonicalName(h.Name + "." + zoneName)
 				switch {
@@ -166,14 +168,14 @@ func validateNodes(nodes []HostnameNode, hostFQDN string) (errs, warns []Problem
 			ns, err := zone.CanonicalName(n.Nameserver)
 			switch {
 			case err != nil:
-				errs = append(errs, Problem{"nodes", "Invalid nameserver", fmt.Sprintf("%s.nameserver %q: %v.", at, n.Nameserver, err)})
+				errs = append(errs, Problem{at + ".nameserver", "Invalid nameserver", fmt.Sprintf("%s.nameserver %q: %v.", at, n.Nameserver, err)})
 			case hostFQDN != "" && zone.IsSubdomain(ns, hostFQDN):
-				errs = append(errs, Problem{"nodes", "Nameserver inside the hostname",
+				errs = append(errs, Problem{at + ".nameserver", "Nameserver inside the hostname",
 					fmt.Sprintf("%s.nameserver %s lies at or beneath %s: the delegation would need glue that pmgtm does not publish, and the node could not be found. Name nodes outside the hostname, e.g. lb1.<zone>.", at, strings.TrimSuffix(ns, "."), strings.TrimSuffix(hostFQDN, "."))})
 			default:
 				if j, dup := seenNS[ns]; dup {
 					duplicate = true
-					errs = append(errs, Problem{"nodes", "Duplicate node", fmt.Sprintf("nodes[%d] and %s are both %s; list each node once.", j, at, strings.TrimSuffix(ns, "."))})
+					errs = append(errs, Problem{at, "Duplicate node", fmt.Sprintf("nodes[%d] and %s are both %s; list each node once.", j, at, strings.TrimSuffix(ns, "."))})
 				}
 				seenNS[ns] = i
 			}
@@ -181,29 +183,43 @@ func validateNodes(nodes []HostnameNode, hostFQDN string) (errs, warns []Problem
 		if n.IPv4 == "" && n.IPv6 == "" && n.Nameserver != "" {
 			// Only reported once the object is known: a planned node has its
 			// addresses from configuration.
-			errs = append(errs, Problem{"nodes", "Node without an address", fmt.Sprintf("%s (%s) has neither ipv4 nor ipv6.", at, n.Nameserver)})
+			errs = append(errs, Problem{at, "Node without an address", fmt.Sprintf("%s (%s) has neither ipv4 nor ipv6.", at, n.Nameserver)})
 		}
-		for _, s := range []string{n.IPv4, n.IPv6} {
+		for family, s := range map[string]string{"ipv4": n.IPv4, "ipv6": n.IPv6} {
 			if s == "" || duplicate {
 				continue
 			}
 			a, err := netip.ParseAddr(s)
 			if err != nil {
-				errs = append(errs, Problem{"nodes", "Invalid address", fmt.Sprintf("%s address %q is not an IP address.", at, s)})
+				errs = append(errs, Problem{at + "." + family, "Invalid address", fmt.Sprintf("%s address %q is not an IP address.", at, s)})
 				continue
 			}
 			if j, dup := seenAddr[a]; dup {
-				errs = append(errs, Problem{"nodes", "Duplicate address", fmt.Sprintf("nodes[%d] and %s share the address %s; each node needs its own, or failover cannot tell them apart.", j, at, a)})
+				errs = append(errs, Problem{at + "." + family, "Duplicate address", fmt.Sprintf("nodes[%d] and %s share the address %s; each node needs its own, or failover cannot tell them apart.", j, at, a)})
 			}
 			seenAddr[a] = i
 		}
 		if n.AgentURL != "" {
 			if p := CheckAgentURL(n.AgentURL); p != "" {
-				errs = append(errs, Problem{"nodes", "Invalid agent URL", at + ": " + p})
+				errs = append(errs, Problem{at + ".agent_url", "Invalid agent URL", at + ": " + p})
 			}
 		}
 	}
 	return errs, warns
+}
+
+// ValidateNodesUsable reports, at plan time, what the node list needs
+// before apply can push zones: an agent URL for every node (an imported
+// hostname, or generated configuration, has none until it is set).
+func ValidateNodesUsable(nodes []HostnameNode) []Problem {
+	var out []Problem
+	for i, n := range nodes {
+		if n.AgentURL == "" {
+			out = append(out, Problem{fmt.Sprintf("nodes[%d].agent_url", i), "Node without an agent URL",
+				fmt.Sprintf("nodes[%d] (%s) has no agent_url, so apply could not push the hostname's zone to it. Use pmgtm_node.<name>.node, or set agent_url to the node agent's API, e.g. \"https://198.51.100.10:8053\" (an import cannot read it from DNS).", i, n.Nameserver)})
+		}
+	}
+	return out
 }
 
 // expandTarget puts a node's addresses into a health-check target.

@@ -27,32 +27,34 @@ func TestValidateHostname(t *testing.T) {
 		{"label too long", func(h *Hostname) { h.Name = strings.Repeat("x", 64) }, false, "name", "at most 63"},
 		{"name too long", func(h *Hostname) { h.Name = strings.Repeat("abcdefghi.", 25) + "x" }, false, "name", "at most 253"},
 		{"marker label", func(h *Hostname) { h.Name = "_pmgtm" }, false, "name", "ownership markers"},
+		{"name with zone", func(h *Hostname) { h.Name = "api.example.com" }, false, "name", `Did you mean "api"?`},
+		{"name is zone", func(h *Hostname) { h.Name = "Example.com" }, false, "name", "is the zone itself"},
 		{"answer ttl", func(h *Hostname) { h.AnswerTTL = ptr(0) }, false, "answer_ttl", "answer_ttl = 0; use 1 to 86400"},
 		{"ns ttl", func(h *Hostname) { h.NSTTL = ptr(100000) }, false, "ns_ttl", "ns_ttl = 100000; use 60 to 86400"},
 		{"ns below answer", func(h *Hostname) { h.AnswerTTL, h.NSTTL = ptr(600), ptr(300) }, true, "ns_ttl", "ns_ttl = 300 is below answer_ttl = 600"},
 		{"no nodes", func(h *Hostname) { h.Nodes = []HostnameNode{} }, false, "nodes", "at least one"},
 		{"one node", func(h *Hostname) { h.Nodes = []HostnameNode{lb1} }, true, "nodes", "add a second"},
-		{"duplicate node", func(h *Hostname) { h.Nodes = []HostnameNode{lb1, lb1} }, false, "nodes", "nodes[0] and nodes[1] are both lb1.example.com"},
+		{"duplicate node", func(h *Hostname) { h.Nodes = []HostnameNode{lb1, lb1} }, false, "nodes[1]", "nodes[0] and nodes[1] are both lb1.example.com"},
 		{"shared address", func(h *Hostname) {
 			x := lb2
 			x.IPv4 = lb1.IPv4
 			h.Nodes = []HostnameNode{lb1, x}
-		}, false, "nodes", "share the address 198.51.100.10"},
+		}, false, "nodes[1].ipv4", "share the address 198.51.100.10"},
 		{"ns beneath", func(h *Hostname) {
 			x := lb2
 			x.Nameserver = "ns.api.example.com"
 			h.Nodes = []HostnameNode{lb1, x}
-		}, false, "nodes", "nodes[1].nameserver ns.api.example.com lies at or beneath api.example.com"},
+		}, false, "nodes[1].nameserver", "nodes[1].nameserver ns.api.example.com lies at or beneath api.example.com"},
 		{"bad url", func(h *Hostname) {
 			x := lb2
 			x.AgentURL = "198.51.100.11:8053"
 			h.Nodes = []HostnameNode{lb1, x}
-		}, false, "nodes", "nodes[1]: agent_url"},
+		}, false, "nodes[1].agent_url", "nodes[1]: agent_url"},
 		{"no address", func(h *Hostname) {
 			x := lb2
 			x.IPv4, x.IPv6 = "", ""
 			h.Nodes = []HostnameNode{lb1, x}
-		}, false, "nodes", "neither ipv4 nor ipv6"},
+		}, false, "nodes[1]", "neither ipv4 nor ipv6"},
 	}
 	for _, c := range cases {
 		h := good
@@ -68,6 +70,10 @@ func TestValidateHostname(t *testing.T) {
 		if len(got) != 1 || got[0].Attribute != c.attr || !strings.Contains(got[0].Detail, c.msg) {
 			t.Errorf("%s: got errors %+v warnings %+v; want one on %s mentioning %q", c.name, errs, warns, c.attr, c.msg)
 		}
+	}
+	// At plan time every node needs an agent URL (imports have none).
+	if p := ValidateNodesUsable([]HostnameNode{lb1, {Nameserver: "lb2.example.com."}}); len(p) != 1 || p[0].Attribute != "nodes[1].agent_url" {
+		t.Errorf("missing agent_url: %+v", p)
 	}
 	// Unknown parts are skipped, not reported.
 	if errs, warns := ValidateHostname(Hostname{Zone: "example.com", Name: "api"}); len(errs)+len(warns) != 0 {

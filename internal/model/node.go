@@ -48,6 +48,8 @@ func ValidateNode(n Node) []Problem {
 			out = append(out, Problem{"name", "Invalid node name", fmt.Sprintf("name %q must be relative to the zone, e.g. \"lb1\" for lb1.<zone>.", n.Name)})
 		} else if _, err := zone.CanonicalName(n.Name); err != nil {
 			out = append(out, Problem{"name", "Invalid node name", fmt.Sprintf("name %q: %v.", n.Name, err)})
+		} else if p, bad := NameWithZone(n.Name, n.Zone); bad && zoneOK {
+			out = append(out, p)
 		} else if zoneOK {
 			if full, err := zone.CanonicalName(n.Name + "." + n.Zone); err != nil {
 				out = append(out, Problem{"name", "Node name too long", fmt.Sprintf("%s.%s: %v.", n.Name, n.Zone, err)})
@@ -67,6 +69,24 @@ func ValidateNode(n Node) []Problem {
 		}
 	}
 	return out
+}
+
+// NameWithZone catches a name that repeats its zone ("api.example.com" in
+// zone example.com), which would otherwise become api.example.com.example.com.
+func NameWithZone(name, zoneName string) (Problem, bool) {
+	z := strings.TrimSuffix(strings.ToLower(zoneName), ".")
+	n := strings.ToLower(name)
+	if z == "" {
+		return Problem{}, false
+	}
+	if n == z {
+		return Problem{"name", "Name is the zone", fmt.Sprintf("name %q is the zone itself; give the name relative to the zone, e.g. \"api\" for api.%s (the apex cannot be delegated).", name, z)}, true
+	}
+	rel, ok := strings.CutSuffix(n, "."+z)
+	if !ok {
+		return Problem{}, false
+	}
+	return Problem{"name", "Name repeats the zone", fmt.Sprintf("name %q ends with the zone %q and would mean %s.%s; names are relative to the zone. Did you mean %q?", name, z, n, z, rel)}, true
 }
 
 func checkAddress(attr, s string, v4 bool) []Problem {

@@ -56,7 +56,9 @@ func Retryable(err error) bool {
 		return false
 	}
 	var conflict *ConflictError
-	if errors.As(err, &conflict) {
+	var held *HeldError
+	var last *LastNameserverError
+	if errors.As(err, &conflict) || errors.As(err, &held) || errors.As(err, &last) {
 		return false
 	}
 	var apiErr smithy.APIError

@@ -74,7 +74,7 @@ func BenchmarkReadState(b *testing.B) {
 							m, _ = NewManager(shared.provider, "default", DefaultBackoff)
 						}
 						s, err := m.Lookup(ctx, testZone, n)
-						if err != nil || s.Owner != "default" {
+						if err != nil || s.Holder().Owner != "default" {
 							b.Fatalf("%s: %+v %v", n, s, err)
 						}
 						if m != shared {

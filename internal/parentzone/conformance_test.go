@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/libdns/libdns"
 	"github.com/miekg/dns"
 
 	"github.com/pmgtm/terraform-provider-pmgtm/internal/emulator/cloudflare"
@@ -202,18 +203,22 @@ func TestConformance(t *testing.T) {
 					t.Fatal(err)
 				}
 				s := fresh(t, p, lb)
-				if s.Owner != "default" || !slices.Equal(values(s.Of("A")), []string{"127.0.0.11"}) || !slices.Equal(values(s.Of("AAAA")), []string{"2001:db8::11"}) {
+				if s.Holder().Owner != "default" || !slices.Equal(values(s.Of("A")), []string{"127.0.0.11"}) || !slices.Equal(values(s.Of("AAAA")), []string{"2001:db8::11"}) {
 					t.Fatalf("node records: %+v", s)
 				}
 				ns := fresh(t, p, api)
-				if ns.Owner != "default" || !slices.Equal(values(ns.Of("NS")), []string{lb + ".example.test.", "lb2.example.test."}) {
+				if ns.Holder().Owner != "default" || !slices.Equal(values(ns.Of("NS")), []string{lb + ".example.test.", "lb2.example.test."}) {
 					t.Fatalf("delegation: %+v", ns)
 				}
+				wrote := map[string][]RRSet{
+					api: {{Type: "NS", Values: []string{lb + ".example.test", "lb2.example.test."}}},
+					lb:  {{Type: "A", Values: []string{"127.0.0.11"}}, {Type: "AAAA", Values: []string{"2001:DB8::11"}}},
+				}
 				for _, n := range []string{api, lb} {
-					if err := m.Release(ctx, testZone, n); err != nil {
+					if err := m.Release(ctx, testZone, n, EnsureOptions{Wrote: wrote[n]}); err != nil {
 						t.Fatal(err)
 					}
-					if s := fresh(t, p, n); len(s.Records) != 0 || s.Owner != "" {
+					if s := fresh(t, p, n); len(s.Records) != 0 || s.Holder().Owner != "" {
 						t.Fatalf("%s after release: %+v", n, s)
 					}
 				}
@@ -239,7 +244,7 @@ func TestConformance(t *testing.T) {
 					t.Fatalf("removing one member took %d delete calls", d)
 				}
 				set("lb1.example.test.", "lb3.example.test.", "lb4.example.test.")
-				_ = m.Release(ctx, testZone, api)
+				_ = m.Release(ctx, testZone, api, EnsureOptions{Wrote: []RRSet{{Type: "NS", Values: []string{"lb1.example.test.", "lb3.example.test.", "lb4.example.test."}}}})
 			})
 
 			t.Run("idempotent re-create", func(t *testing.T) {
@@ -257,7 +262,7 @@ func TestConformance(t *testing.T) {
 				if again.Calls.Append.Load()+again.Calls.Delete.Load() != 0 {
 					t.Fatalf("second run changed records: %d appends, %d deletes", again.Calls.Append.Load(), again.Calls.Delete.Load())
 				}
-				_ = again.Release(ctx, testZone, lb)
+				_ = again.Release(ctx, testZone, lb, EnsureOptions{Wrote: want})
 			})
 
 			t.Run("conflicts are reported and untouched", func(t *testing.T) {
@@ -289,11 +294,12 @@ func TestConformance(t *testing.T) {
 						t.Fatalf("%s: got %v, want a conflict naming %s and %s", c.name, err, c.name, c.msg)
 					}
 				}
-				if s := fresh(t, p, www); s.Owner != "" || !slices.Equal(values(s.Of("A")), []string{"192.0.2.1"}) || len(s.Of("NS")) != 0 {
+				if s := fresh(t, p, www); s.Holder().Owner != "" || !slices.Equal(values(s.Of("A")), []string{"192.0.2.1"}) || len(s.Of("NS")) != 0 {
 					t.Fatalf("foreign record changed: %+v", s)
 				}
-				// Release of a name that is not ours changes nothing.
-				if err := m.Release(ctx, testZone, node); err != nil {
+				// Release of a name that is not ours changes nothing: only
+				// what the state says was written is deleted.
+				if err := m.Release(ctx, testZone, node, EnsureOptions{Wrote: []RRSet{{Type: "A", Values: []string{"127.0.0.11"}}}}); err != nil {
 					t.Fatal(err)
 				}
 				if s := fresh(t, p, node); !slices.Equal(values(s.Of("A")), []string{"192.0.2.9"}) {
@@ -303,16 +309,149 @@ func TestConformance(t *testing.T) {
 				if err := m.Ensure(ctx, testZone, node, []RRSet{{Type: "A", TTL: 300, Values: []string{"127.0.0.11"}}}, EnsureOptions{Adopt: true}); err != nil {
 					t.Fatal(err)
 				}
-				if s := fresh(t, p, node); s.Owner != "default" || !slices.Equal(values(s.Of("A")), []string{"127.0.0.11"}) {
+				if s := fresh(t, p, node); s.Holder().Owner != "default" || !slices.Equal(values(s.Of("A")), []string{"127.0.0.11"}) {
 					t.Fatalf("adopted: %+v", s)
 				}
 				// Another owner's name is off limits, with or without adopt.
 				other := newManager(t, p, "team-b")
 				err := other.Ensure(ctx, testZone, node, []RRSet{{Type: "A", TTL: 300, Values: []string{"127.0.0.12"}}}, EnsureOptions{Adopt: true})
-				if err == nil || !strings.Contains(err.Error(), `another pmgtm owner ("default"`) {
+				var held *HeldError
+				if !errors.As(err, &held) || !strings.Contains(err.Error(), `owner "default"`) {
 					t.Fatalf("other owner: %v", err)
 				}
-				_ = m.Release(ctx, testZone, node)
+				_ = m.Release(ctx, testZone, node, EnsureOptions{Wrote: []RRSet{{Type: "A", Values: []string{"127.0.0.11"}}}})
+			})
+
+			t.Run("ownership per instance", func(t *testing.T) {
+				p := b.newProvider(t)
+				first, second := newManager(t, p, "default"), newManager(t, p, "default")
+				lb := names(t, "own-")
+				mine := EnsureOptions{Instance: NewInstanceID()}
+				mine.Wrote = []RRSet{{Type: "A", TTL: 300, Values: []string{"127.0.0.41"}}}
+				if err := first.Ensure(ctx, testZone, lb, mine.Wrote, mine); err != nil {
+					t.Fatal(err)
+				}
+				// Another state (same owner id, another instance) creating
+				// the same name is refused at the check and at the write.
+				other := EnsureOptions{Instance: NewInstanceID()}
+				for _, err := range []error{
+					second.Check(ctx, testZone, lb, []string{"A"}, other),
+					second.Ensure(ctx, testZone, lb, []RRSet{{Type: "A", TTL: 300, Values: []string{"127.0.0.42"}}}, other),
+					second.Release(ctx, testZone, lb, EnsureOptions{Instance: other.Instance, InState: true, Wrote: mine.Wrote}),
+				} {
+					var held *HeldError
+					if !errors.As(err, &held) || held.Holder.Instance != mine.Instance || !strings.Contains(err.Error(), "terraform import") {
+						t.Fatalf("second instance: %v", err)
+					}
+				}
+				if got := values(fresh(t, p, lb).Of("A")); !slices.Equal(got, []string{"127.0.0.41"}) {
+					t.Fatalf("the second instance changed the first's record: %v", got)
+				}
+				// A marker widened by hand, with foreign data of those types
+				// at the name: release deletes only what the state wrote.
+				if _, err := p.AppendRecords(ctx, testZone+".", []libdns.Record{
+					libdns.TXT{Name: lb, TTL: 300 * time.Second, Text: "foreign verification"},
+					libdns.TXT{Name: MarkerName(lb), TTL: 300 * time.Second, Text: MarkerText(first.holder(mine), []string{"A", "AAAA", "TXT", "MX"})},
+				}); err != nil {
+					t.Fatal(err)
+				}
+				if err := newManager(t, p, "default").Release(ctx, testZone, lb, mine); err != nil {
+					t.Fatal(err)
+				}
+				after := fresh(t, p, lb)
+				if len(after.Of("A")) != 0 || after.Marked() || !slices.Equal(values(after.Of("TXT")), []string{"foreign verification"}) {
+					t.Fatalf("after release: %+v", after)
+				}
+			})
+
+			t.Run("lost and legacy markers", func(t *testing.T) {
+				p := b.newProvider(t)
+				lb := names(t, "lost-")
+				wrote := []RRSet{{Type: "A", TTL: 300, Values: []string{"127.0.0.43"}}}
+				// An earlier release: marker without an instance id.
+				if err := newManager(t, p, "default").Ensure(ctx, testZone, lb, wrote, EnsureOptions{}); err != nil {
+					t.Fatal(err)
+				}
+				me := EnsureOptions{Instance: NewInstanceID(), Wrote: wrote}
+				if err := newManager(t, p, "default").Check(ctx, testZone, lb, []string{"A"}, me); err == nil {
+					t.Fatal("a create took over an earlier release's marker without import")
+				}
+				me.InState = true
+				m := newManager(t, p, "default")
+				if err := m.Ensure(ctx, testZone, lb, wrote, me); err != nil {
+					t.Fatalf("upgrade: %v", err)
+				}
+				if h := fresh(t, p, lb).Holder(); h.Instance != me.Instance {
+					t.Fatalf("marker after upgrade names %v", h)
+				}
+				// The marker is deleted out of band; the records match state.
+				mk := fresh(t, p, lb).MarkerText()
+				if _, err := p.DeleteRecords(ctx, testZone+".", []libdns.Record{libdns.TXT{Name: MarkerName(lb), Text: mk}}); err != nil {
+					t.Fatal(err)
+				}
+				if err := newManager(t, p, "default").Ensure(ctx, testZone, lb, wrote, me); err != nil {
+					t.Fatalf("lost marker: %v", err)
+				}
+				if s := fresh(t, p, lb); s.MarkerText() != mk || !slices.Equal(values(s.Of("A")), []string{"127.0.0.43"}) {
+					t.Fatalf("after repair: %+v", s)
+				}
+				_ = m.Release(ctx, testZone, lb, me)
+			})
+
+			t.Run("names beneath a delegation are refused", func(t *testing.T) {
+				p := b.newProvider(t)
+				m := newManager(t, p, "default")
+				api := names(t, "deleg-")
+				b.putForeign(t, Record{Name: api, Type: "NS", TTL: 300, Value: "ns.elsewhere.example.net."})
+				for _, c := range []struct{ name, rtype string }{{"x." + api, "NS"}, {"lb." + api, "A"}} {
+					err := m.Check(ctx, testZone, c.name, []string{c.rtype}, EnsureOptions{})
+					var conflict *ConflictError
+					if !errors.As(err, &conflict) || !strings.Contains(err.Error(), "beneath the delegation of "+api+".example.test.") {
+						t.Fatalf("%s %s: %v", c.name, c.rtype, err)
+					}
+				}
+				// A delegation over an existing one is refused too.
+				over := names(t, "over-")
+				b.putForeign(t, Record{Name: "in." + over, Type: "NS", TTL: 300, Value: "ns.elsewhere.example.net."})
+				err := newManager(t, p, "default").Check(ctx, testZone, over, []string{"NS"}, EnsureOptions{})
+				if !strings.Contains(fmt.Sprint(err), "in."+over+".example.test.") {
+					t.Fatalf("delegation over a delegation: %v", err)
+				}
+			})
+
+			t.Run("a node leaves NS sets but never empties one", func(t *testing.T) {
+				p := b.newProvider(t)
+				m := newManager(t, p, "default")
+				two, one, foreign := names(t, "two-"), names(t, "one-"), names(t, "for-")
+				lb := names(t, "lbgo-") + ".example.test."
+				for name, set := range map[string][]string{two: {lb, "lb9.example.test."}, one: {lb}} {
+					if err := m.Ensure(ctx, testZone, name, []RRSet{{Type: "NS", TTL: 300, Values: set}}, EnsureOptions{Instance: NewInstanceID()}); err != nil {
+						t.Fatal(err)
+					}
+				}
+				b.putForeign(t, Record{Name: foreign, Type: "NS", TTL: 300, Value: lb})
+				m = newManager(t, p, "default") // a new run, after the foreign write
+				refs, err := m.Referrals(ctx, testZone, lb)
+				if err != nil || len(refs) != 3 {
+					t.Fatalf("referrals of %s: %+v %v", lb, refs, err)
+				}
+				if err := m.RemoveNameserver(ctx, testZone, two, lb); err != nil {
+					t.Fatal(err)
+				}
+				if got := values(fresh(t, p, two).Of("NS")); !slices.Equal(got, []string{"lb9.example.test."}) {
+					t.Fatalf("NS set after leaving: %v", got)
+				}
+				var last *LastNameserverError
+				if err := m.RemoveNameserver(ctx, testZone, one, lb); !errors.As(err, &last) {
+					t.Fatalf("last member: %v", err)
+				}
+				var held *HeldError
+				if err := m.RemoveNameserver(ctx, testZone, foreign, lb); !errors.As(err, &held) {
+					t.Fatalf("foreign NS set: %v", err)
+				}
+				if got := values(fresh(t, p, one).Of("NS")); !slices.Equal(got, []string{lb}) {
+					t.Fatalf("last member removed: %v", got)
+				}
 			})
 
 			t.Run("concurrent calls", func(t *testing.T) {
@@ -340,7 +479,7 @@ func TestConformance(t *testing.T) {
 					if got := values(fresh(t, p, n).Of("A")); !slices.Equal(got, []string{fmt.Sprintf("127.0.1.%d", i+1)}) {
 						t.Fatalf("%s: %v", n, got)
 					}
-					_ = m.Release(ctx, testZone, n)
+					_ = m.Release(ctx, testZone, n, EnsureOptions{Wrote: []RRSet{{Type: "A", Values: []string{fmt.Sprintf("127.0.1.%d", i+1)}}}})
 				}
 			})
 
@@ -373,7 +512,7 @@ func TestConformance(t *testing.T) {
 				if got := values(fresh(t, p, lb).Of("A")); !slices.Equal(got, []string{"127.0.0.31"}) {
 					t.Fatalf("after storm: %v", got)
 				}
-				_ = m.Release(ctx, testZone, lb)
+				_ = m.Release(ctx, testZone, lb, EnsureOptions{Wrote: []RRSet{{Type: "A", Values: []string{"127.0.0.31"}}}})
 			})
 
 			t.Run("failure in the middle of a change converges", func(t *testing.T) {
@@ -386,10 +525,10 @@ func TestConformance(t *testing.T) {
 				if err := m.Ensure(ctx, testZone, api, []RRSet{{Type: "NS", TTL: 300, Values: want}}, EnsureOptions{}); err != nil {
 					t.Fatalf("retries did not converge: %v", err)
 				}
-				if s := fresh(t, p, api); s.Owner != "default" || !slices.Equal(values(s.Of("NS")), want) {
+				if s := fresh(t, p, api); s.Holder().Owner != "default" || !slices.Equal(values(s.Of("NS")), want) {
 					t.Fatalf("after mid-change failures: %+v", s)
 				}
-				_ = m.Release(ctx, testZone, api)
+				_ = m.Release(ctx, testZone, api, EnsureOptions{Wrote: []RRSet{{Type: "NS", Values: want}}})
 			})
 
 			t.Run("persistent failure leaves a known state and a clear error", func(t *testing.T) {
@@ -404,13 +543,13 @@ func TestConformance(t *testing.T) {
 				}
 				// The marker went in, the NS set did not: the name is ours
 				// and empty, which the next run adopts and completes.
-				if s := fresh(t, p, api); s.Owner != "default" || len(s.Records) != 0 {
+				if s := fresh(t, p, api); s.Holder().Owner != "default" || len(s.Records) != 0 {
 					t.Fatalf("state after failure: %+v", s)
 				}
 				if err := m.Ensure(ctx, testZone, api, []RRSet{{Type: "NS", TTL: 300, Values: []string{"lb1.example.test."}}}, EnsureOptions{}); err != nil {
 					t.Fatal(err)
 				}
-				_ = m.Release(ctx, testZone, api)
+				_ = m.Release(ctx, testZone, api, EnsureOptions{Wrote: []RRSet{{Type: "NS", Values: []string{"lb1.example.test."}}}})
 			})
 		})
 	}

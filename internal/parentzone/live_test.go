@@ -46,17 +46,18 @@ func liveRoundTrip(t *testing.T, p Provider, zone string) {
 		t.Fatal(err)
 	}
 	name := fmt.Sprintf("pmgtm-live-%d", time.Now().Unix())
-	t.Cleanup(func() { _ = m.Release(context.Background(), zone, name) })
 	want := []string{"ns1.pmgtm-live.invalid.", "ns2.pmgtm-live.invalid."}
+	wrote := EnsureOptions{Wrote: []RRSet{{Type: "NS", Values: want}}}
+	t.Cleanup(func() { _ = m.Release(context.Background(), zone, name, wrote) })
 	if err := m.Ensure(ctx, zone, name, []RRSet{{Type: "NS", TTL: 300, Values: want}}, EnsureOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	reader, _ := NewManager(p, "reader", DefaultBackoff)
 	s, err := reader.Lookup(ctx, zone, name)
-	if err != nil || s.Owner != "pmgtm-live-test" || !slices.Equal(values(s.Of("NS")), want) {
+	if err != nil || s.Holder().Owner != "pmgtm-live-test" || !slices.Equal(values(s.Of("NS")), want) {
 		t.Fatalf("read back: %+v %v", s, err)
 	}
-	if err := m.Release(ctx, zone, name); err != nil {
+	if err := m.Release(ctx, zone, name, wrote); err != nil {
 		t.Fatal(err)
 	}
 }

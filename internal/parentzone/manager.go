@@ -29,9 +29,39 @@ type RRSet struct {
 
 // NameState is what the parent zone holds at one name.
 type NameState struct {
-	Owner      string   // owner id in the ownership marker; "" when unmarked
-	OwnedTypes []string // types the marker claims
-	Records    []Record // every record at the name (any type, any owner)
+	Markers []Marker // ownership markers beside the name (normally none or one)
+	Records []Record // every record at the name (any type, any owner)
+}
+
+// Marker is one ownership marker as found in the zone.
+type Marker struct {
+	Holder Holder
+	Text   string
+}
+
+// Has reports whether any record at the name is one of sets.
+func (s NameState) Has(sets []RRSet) bool {
+	return slices.ContainsFunc(s.Records, func(r Record) bool { return wrote(sets, r) })
+}
+
+// Marked reports whether the name carries an ownership marker.
+func (s NameState) Marked() bool { return len(s.Markers) > 0 }
+
+// Holder is the holder named by the name's marker; the zero Holder when
+// unmarked.
+func (s NameState) Holder() Holder {
+	if len(s.Markers) == 0 {
+		return Holder{}
+	}
+	return s.Markers[0].Holder
+}
+
+// MarkerText is the value of the name's marker, "" when unmarked.
+func (s NameState) MarkerText() string {
+	if len(s.Markers) == 0 {
+		return ""
+	}
+	return s.Markers[0].Text
 }
 
 // Of returns the records of one type, sorted by value.
@@ -146,19 +176,68 @@ func stateAt(records []Record, name string) NameState {
 		case r.Name == name:
 			s.Records = append(s.Records, r)
 		case r.Name == mname && r.Type == "TXT":
-			if mk, ok := parseMarker(r.Value); ok {
-				s.Owner, s.OwnedTypes = mk.owner, mk.types
+			if h, ok := parseMarker(r.Value); ok {
+				s.Markers = append(s.Markers, Marker{Holder: h, Text: r.Value})
 			}
 		}
 	}
 	return s
 }
 
-// EnsureOptions tune Ensure.
+// EnsureOptions say who acts on a name and on what grounds.
 type EnsureOptions struct {
 	// Adopt takes over existing unmarked records of the wanted types
 	// instead of reporting them as a conflict.
 	Adopt bool
+	// Instance is the instance id of the acting resource, written into the
+	// marker beside the owner id.
+	Instance string
+	// InState is set when the resource already exists in Terraform state:
+	// it may then take over a marker of its own owner id that has no
+	// instance id (written by an earlier release).
+	InState bool
+	// TakeOver is the holder whose marker this resource took over
+	// explicitly, by terraform import.
+	TakeOver *Holder
+	// Wrote is what the resource's state says it wrote at the name. Only
+	// these records are deleted by Release, and unmarked records equal to
+	// them are the resource's own (its marker was lost), not a conflict.
+	Wrote []RRSet
+}
+
+func (m *Manager) holder(o EnsureOptions) Holder { return Holder{Owner: m.owner, Instance: o.Instance} }
+
+// mayAct reports whether o's resource may act on a name with these
+// markers: every marker must name it, the holder it took over by import,
+// or (for a resource in state) its own owner without an instance id.
+func (m *Manager) mayAct(zone, name string, s NameState, o EnsureOptions) error {
+	me := m.holder(o)
+	for _, mk := range s.Markers {
+		h := mk.Holder
+		switch {
+		case h == me:
+		case o.TakeOver != nil && h == *o.TakeOver:
+		case h.Owner == m.owner && h.Instance == "" && o.InState:
+		default:
+			return &HeldError{Zone: zone, Name: name, Holder: h, Marker: mk.Text, Me: me, Creating: !o.InState}
+		}
+	}
+	return nil
+}
+
+// wrote reports whether r is one of the records in sets.
+func wrote(sets []RRSet, r Record) bool {
+	for _, w := range sets {
+		if w.Type != r.Type {
+			continue
+		}
+		for _, v := range w.Values {
+			if normalValue(w.Type, v) == r.Value {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // Ensure makes the records of each wanted type at name exactly want, as
@@ -194,8 +273,8 @@ func (m *Manager) ensureOnce(ctx context.Context, zone, name string, want []RRSe
 	if err := m.checkConflicts(zone, name, state, types, z.records, opts); err != nil {
 		return err
 	}
-	if state.Owner != m.owner || !slices.Equal(state.OwnedTypes, types) {
-		if err := m.writeMarker(ctx, zone, name, types, z); err != nil {
+	if text := MarkerText(m.holder(opts), types); len(state.Markers) != 1 || state.Markers[0].Text != text {
+		if err := m.writeMarker(ctx, zone, name, text, opts, z); err != nil {
 			return err
 		}
 	}
@@ -220,20 +299,23 @@ func (m *Manager) Check(ctx context.Context, zone, name string, types []string, 
 	return m.checkConflicts(zone, name, stateAt(z.records, name), types, z.records, opts)
 }
 
-// checkConflicts lists every foreign record that stands in the way.
+// checkConflicts lists every foreign record that stands in the way, after
+// checking that the name is not held by someone else.
 func (m *Manager) checkConflicts(zone, name string, state NameState, types []string, all []Record, opts EnsureOptions) error {
-	if state.Owner != "" && state.Owner != m.owner {
-		return &ConflictError{Zone: zone, Name: name, Records: []Record{{Name: MarkerName(name), Type: "TXT",
-			Value: marker{owner: state.Owner, types: state.OwnedTypes}.text()}},
-			Reason: fmt.Sprintf("it belongs to another pmgtm owner (%q; this provider is %q)", state.Owner, m.owner)}
+	if err := m.mayAct(zone, name, state, opts); err != nil {
+		return err
 	}
-	ours := func(t string) bool { return state.Owner == m.owner && slices.Contains(state.OwnedTypes, t) }
+	// On a name we hold, the wanted types are ours to converge; on an
+	// unmarked one, only what our state says we wrote.
+	ours := func(r Record) bool {
+		return state.Marked() && slices.Contains(types, r.Type) || wrote(opts.Wrote, r)
+	}
 	delegating := slices.Contains(types, "NS")
 	var conflicts []Record
 	reason := "records of the types pmgtm manages already exist"
 	for _, r := range state.Records {
 		switch {
-		case ours(r.Type):
+		case ours(r):
 		case r.Type == "CNAME":
 			conflicts = append(conflicts, r) // a CNAME forbids any other data at the name
 		case slices.Contains(types, r.Type):
@@ -249,31 +331,30 @@ func (m *Manager) checkConflicts(zone, name string, state NameState, types []str
 			reason = "the name is delegated elsewhere"
 		}
 	}
-	if delegating {
-		for _, r := range all {
-			if beneath(r.Name, name) && (r.Type != "TXT" || r.Name != MarkerName(name)) {
-				conflicts = append(conflicts, r)
-				reason = "names beneath a delegation would be hidden by it"
-			}
+	for _, r := range all {
+		switch {
+		case r.Type == "NS" && r.Name != "@" && beneath(name, r.Name):
+			// The parent answers nothing at or below a zone cut but the
+			// referral (RFC 1034 4.2.1): records there are never served.
+			conflicts = append(conflicts, r)
+			reason = fmt.Sprintf("it lies beneath the delegation of %s, where the parent zone never answers; choose a name outside %s", fqName(r.Name, zone), fqName(r.Name, zone))
+		case delegating && beneath(r.Name, name):
+			conflicts = append(conflicts, r)
+			reason = "names beneath a delegation would be hidden by it"
 		}
 	}
 	if len(conflicts) > 0 {
-		return &ConflictError{Zone: zone, Name: name, Records: conflicts, Reason: reason}
+		return &ConflictError{Zone: zone, Name: name, Records: conflicts, Reason: reason, Adopting: opts.Adopt}
 	}
 	return nil
 }
 
-// writeMarker replaces our marker at name with one claiming types.
-func (m *Manager) writeMarker(ctx context.Context, zone, name string, types []string, z *zoneCache) error {
-	mk := Record{Name: MarkerName(name), Type: "TXT", TTL: markerTTL, Value: marker{owner: m.owner, types: types}.text()}
-	var old []Record
-	for _, r := range z.records {
-		if r.Name == mk.Name && r.Type == "TXT" && r.Value != mk.Value {
-			if o, ok := parseMarker(r.Value); ok && o.owner == m.owner {
-				old = append(old, r)
-			}
-		}
-	}
+// writeMarker replaces the markers at name (all of them ours, as
+// checkConflicts made sure) with one of the given text.
+func (m *Manager) writeMarker(ctx context.Context, zone, name, text string, opts EnsureOptions, z *zoneCache) error {
+	mk := Record{Name: MarkerName(name), Type: "TXT", TTL: markerTTL, Value: text}
+	old := m.ownMarkers(name, opts, z.records)
+	old = slices.DeleteFunc(old, func(r Record) bool { return r.Value == text })
 	if !slices.ContainsFunc(z.records, func(r Record) bool { return r.key() == mk.key() }) {
 		if err := m.add(ctx, zone, []Record{mk}, z); err != nil {
 			return fmt.Errorf("writing ownership marker %s: %w", fqName(mk.Name, zone), err)
@@ -283,6 +364,21 @@ func (m *Manager) writeMarker(ctx context.Context, zone, name string, types []st
 		return fmt.Errorf("replacing ownership marker %s: %w", fqName(mk.Name, zone), err)
 	}
 	return nil
+}
+
+// ownMarkers returns the marker records at name that o's resource may
+// replace or delete.
+func (m *Manager) ownMarkers(name string, o EnsureOptions, records []Record) []Record {
+	var out []Record
+	for _, r := range records {
+		if r.Name != MarkerName(name) || r.Type != "TXT" {
+			continue
+		}
+		if h, ok := parseMarker(r.Value); ok && m.mayAct("", name, NameState{Markers: []Marker{{Holder: h}}}, o) == nil {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // syncType diffs one type record by record.
@@ -324,9 +420,12 @@ func (m *Manager) syncType(ctx context.Context, zone, name string, w RRSet, have
 	return nil
 }
 
-// Release deletes every record pmgtm owns at name, then its marker. Records
-// of other types, and names that are not ours, are left alone.
-func (m *Manager) Release(ctx context.Context, zone, name string) error {
+// Release deletes the records opts.Wrote lists at name (what the
+// resource's state says it wrote; nothing else, whatever a marker claims),
+// then the resource's marker. A name held by someone else is left alone and
+// reported as a HeldError: it moved to another state by import, or was
+// taken.
+func (m *Manager) Release(ctx context.Context, zone, name string, opts EnsureOptions) error {
 	z := m.zone(zone)
 	z.mu.Lock()
 	defer z.mu.Unlock()
@@ -335,28 +434,89 @@ func (m *Manager) Release(ctx context.Context, zone, name string) error {
 			return err
 		}
 		state := stateAt(z.records, name)
-		if state.Owner != m.owner {
-			return nil // not ours (or already released): nothing to do
+		if err := m.mayAct(zone, name, state, opts); err != nil {
+			return err
 		}
 		var ours []Record
 		for _, r := range state.Records {
-			if slices.Contains(state.OwnedTypes, r.Type) {
+			if wrote(opts.Wrote, r) {
 				ours = append(ours, r)
 			}
 		}
 		err := m.remove(ctx, zone, ours, z)
 		if err == nil {
-			var markers []Record
-			for _, r := range z.records {
-				if mk, ok := parseMarker(r.Value); ok && r.Name == MarkerName(name) && r.Type == "TXT" && mk.owner == m.owner {
-					markers = append(markers, r)
-				}
-			}
-			err = m.remove(ctx, zone, markers, z)
+			err = m.remove(ctx, zone, m.ownMarkers(name, opts, z.records), z)
 		}
 		if err != nil {
 			z.loaded = false
 			return fmt.Errorf("releasing %s: %w", fqName(name, zone), err)
+		}
+		return nil
+	})
+}
+
+// Referral is a name in the zone whose NS set names a nameserver.
+type Referral struct {
+	Name  string
+	State NameState
+}
+
+// Referrals lists the names in zone whose NS records name nameserver
+// (fully qualified), so that a node can leave them before its address goes.
+func (m *Manager) Referrals(ctx context.Context, zone, nameserver string) ([]Referral, error) {
+	z := m.zone(zone)
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	if err := m.load(ctx, zone, z); err != nil {
+		return nil, err
+	}
+	target := fqdn(nameserver)
+	var names []string
+	for _, r := range z.records {
+		if r.Type == "NS" && r.Name != "@" && r.Value == target && !slices.Contains(names, r.Name) {
+			names = append(names, r.Name)
+		}
+	}
+	slices.Sort(names)
+	out := make([]Referral, 0, len(names))
+	for _, n := range names {
+		out = append(out, Referral{Name: n, State: stateAt(z.records, n)})
+	}
+	return out, nil
+}
+
+// RemoveNameserver deletes the one NS record at name that names
+// nameserver, on a name whose every marker carries this manager's owner id
+// (a hostname of this configuration), and never the last member of the set.
+func (m *Manager) RemoveNameserver(ctx context.Context, zone, name, nameserver string) error {
+	z := m.zone(zone)
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	target := fqdn(nameserver)
+	return m.backoff.Retry(ctx, func() error {
+		if err := m.load(ctx, zone, z); err != nil {
+			return err
+		}
+		state := stateAt(z.records, name)
+		if !state.Marked() {
+			return &HeldError{Zone: zone, Name: name, Me: Holder{Owner: m.owner}}
+		}
+		for _, mk := range state.Markers {
+			if mk.Holder.Owner != m.owner {
+				return &HeldError{Zone: zone, Name: name, Holder: mk.Holder, Marker: mk.Text, Me: Holder{Owner: m.owner}}
+			}
+		}
+		ns := state.Of("NS")
+		i := slices.IndexFunc(ns, func(r Record) bool { return r.Value == target })
+		switch {
+		case i < 0:
+			return nil
+		case len(ns) == 1:
+			return &LastNameserverError{Zone: zone, Name: name, Nameserver: target}
+		}
+		if err := m.remove(ctx, zone, ns[i:i+1], z); err != nil {
+			z.loaded = false
+			return fmt.Errorf("removing %s from the NS set of %s: %w", target, fqName(name, zone), err)
 		}
 		return nil
 	})
@@ -447,4 +607,15 @@ func withContext(ctx context.Context, fn func() error) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// Permits reports, as a HeldError, when o's resource may not act on a name
+// in state s; nil when it may.
+func (m *Manager) Permits(zone, name string, s NameState, o EnsureOptions) error {
+	return m.mayAct(zone, name, s, o)
+}
+
+// MarkerFor is the marker text this manager writes for instance and types.
+func (m *Manager) MarkerFor(instance string, types ...string) string {
+	return MarkerText(Holder{Owner: m.owner, Instance: instance}, slices.Sorted(slices.Values(types)))
 }

@@ -1,8 +1,9 @@
 package parentzone
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
-	"slices"
 	"strings"
 )
 
@@ -11,6 +12,10 @@ import (
 // refuses it with error 89018, RFC 2136 servers by zone-cut rules), so the
 // marker for "api" lives at "api._pmgtm", inside a label no delegation of
 // ours ever covers.
+//
+// The marker is public and anyone with TXT write access can edit it, so it
+// decides only who may act on a name, never what is deleted: what a
+// resource deletes comes from its Terraform state.
 const (
 	markerLabel  = "_pmgtm"
 	markerPrefix = "heritage=pmgtm"
@@ -25,36 +30,55 @@ func MarkerName(name string) string {
 	return name + "." + markerLabel
 }
 
-// marker is the parsed content of an ownership TXT.
-type marker struct {
-	owner string
-	types []string
+// Holder is who holds a name: the owner id of a provider configuration and
+// the instance id of the one resource in one Terraform state that wrote it.
+// Releases before instance ids wrote markers with an empty Instance.
+type Holder struct {
+	Owner, Instance string
 }
 
-func (m marker) text() string {
-	return fmt.Sprintf("%s,owner=%s,types=%s", markerPrefix, m.owner, strings.Join(m.types, "+"))
-}
-
-func parseMarker(text string) (marker, bool) {
-	if !strings.HasPrefix(text, markerPrefix+",") {
-		return marker{}, false
+func (h Holder) String() string {
+	if h.Instance == "" {
+		return fmt.Sprintf("owner %q (a marker without instance id, from an earlier pmgtm release)", h.Owner)
 	}
-	var m marker
+	return fmt.Sprintf("owner %q, instance %s", h.Owner, h.Instance)
+}
+
+// NewInstanceID returns a random instance id for a resource being created.
+func NewInstanceID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on Linux
+	return hex.EncodeToString(b[:])
+}
+
+// MarkerText is the marker value that holder writes for records of types.
+// The types list is informative only (for people reading the zone).
+func MarkerText(h Holder, types []string) string {
+	s := markerPrefix + ",owner=" + h.Owner
+	if h.Instance != "" {
+		s += ",instance=" + h.Instance
+	}
+	return s + ",types=" + strings.Join(types, "+")
+}
+
+// ParseMarker reads a marker value; ok is false for any other TXT.
+func ParseMarker(text string) (h Holder, ok bool) { return parseMarker(text) }
+
+func parseMarker(text string) (h Holder, ok bool) {
+	if !strings.HasPrefix(text, markerPrefix+",") {
+		return Holder{}, false
+	}
 	for _, field := range strings.Split(text, ",")[1:] {
 		k, v, _ := strings.Cut(field, "=")
 		switch k {
 		case "owner":
-			m.owner = v
-		case "types":
-			if v != "" {
-				m.types = strings.Split(v, "+")
-			}
+			h.Owner = v
+		case "instance":
+			h.Instance = v
 		}
 	}
-	return m, m.owner != ""
+	return h, h.Owner != ""
 }
-
-func (m marker) owns(rtype string) bool { return slices.Contains(m.types, rtype) }
 
 // ValidOwner checks an owner id: it ends up inside a TXT value we parse.
 func ValidOwner(owner string) error {

@@ -56,10 +56,14 @@ func TestBackoffStopsAtAttemptsAndDeadline(t *testing.T) {
 }
 
 func TestMarkerRoundTrip(t *testing.T) {
-	m := marker{owner: "team-a", types: []string{"A", "AAAA"}}
-	got, ok := parseMarker(m.text())
-	if !ok || got.owner != "team-a" || !got.owns("AAAA") || got.owns("NS") {
-		t.Fatalf("%q -> %+v %v", m.text(), got, ok)
+	h := Holder{Owner: "team-a", Instance: NewInstanceID()}
+	text := MarkerText(h, []string{"A", "AAAA"})
+	if got, ok := parseMarker(text); !ok || got != h {
+		t.Fatalf("%q -> %+v %v", text, got, ok)
+	}
+	// An earlier release's marker has no instance id.
+	if got, ok := parseMarker("heritage=pmgtm,owner=default,types=NS"); !ok || got != (Holder{Owner: "default"}) {
+		t.Fatalf("legacy marker -> %+v %v", got, ok)
 	}
 	if _, ok := parseMarker("v=spf1 -all"); ok {
 		t.Fatal("foreign TXT taken for a marker")

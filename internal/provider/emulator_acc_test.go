@@ -150,7 +150,7 @@ func TestAccHostnameOnAPIEmulators(t *testing.T) {
 					},
 					{
 						ResourceName: "pmgtm_hostname.api", ImportState: true, ImportStateId: "example.test/api", ImportStateVerify: true,
-						ImportStateVerifyIgnore: []string{"nodes.0.agent_url", "nodes.1.agent_url", "timeouts"},
+						ImportStateVerifyIgnore: []string{"nodes.0.agent_url", "nodes.1.agent_url", "timeouts", "instance_id"},
 					},
 					{
 						Config: r.config(three, []string{"lb1", "lb2", "lb3"}, ""),

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -69,6 +70,8 @@ type hostnameModel struct {
 	WithdrawMode   types.String   `tfsdk:"withdraw_mode"`
 	Drain          types.Set      `tfsdk:"drain"`
 	FailoverBudget types.Map      `tfsdk:"failover_budget"`
+	InstanceID     types.String   `tfsdk:"instance_id"`
+	OwnerMarker    types.String   `tfsdk:"owner_marker"`
 	Timeouts       timeouts.Value `tfsdk:"timeouts"`
 }
 
@@ -146,6 +149,8 @@ func (r *HostnameResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 			"failover_budget": schema.MapAttribute{Computed: true, ElementType: types.Float64Type,
 				MarkdownDescription: "Worst-case seconds for new lookups to move off a dead node, by resolver family " +
 					"(`unbound`, `knot_resolver`, `bind`, `powerdns_recursor`): the answer TTL plus the resolver's first timeout."},
+			"instance_id":  instanceIDAttribute(),
+			"owner_marker": ownerMarkerAttribute(),
 		},
 		Blocks: map[string]schema.Block{
 			"timeouts": timeouts.Block(ctx, timeouts.Opts{Create: true, Read: true, Update: true, Delete: true}),
@@ -220,11 +225,29 @@ func (n nodeValue) plain() model.HostnameNode {
 
 func addProblems(diags *diag.Diagnostics, errs, warns []model.Problem) {
 	for _, p := range errs {
-		diags.AddAttributeError(path.Root(p.Attribute), p.Summary, p.Detail)
+		diags.AddAttributeError(attributePath(p.Attribute), p.Summary, p.Detail)
 	}
 	for _, p := range warns {
-		diags.AddAttributeWarning(path.Root(p.Attribute), p.Summary, p.Detail)
+		diags.AddAttributeWarning(attributePath(p.Attribute), p.Summary, p.Detail)
 	}
+}
+
+// attributePath turns a model attribute such as "nodes[1].ipv4" into the
+// framework path, so that diagnostics underline exactly that value.
+func attributePath(attr string) path.Path {
+	var p path.Path
+	for i, part := range strings.Split(attr, ".") {
+		name, index, indexed := strings.Cut(part, "[")
+		if i == 0 {
+			p = path.Root(name)
+		} else {
+			p = p.AtName(name)
+		}
+		if n, err := strconv.Atoi(strings.TrimSuffix(index, "]")); indexed && err == nil {
+			p = p.AtListIndex(n)
+		}
+	}
+	return p
 }
 
 func (r *HostnameResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
@@ -262,6 +285,7 @@ func (r *HostnameResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 		// ValidateConfig saw the list unknown; report only what it could not.
 		errs, warns := model.ValidateHostname(model.Hostname{Zone: h.Zone, Name: h.Name, Nodes: h.Nodes, Drain: h.Drain})
 		addProblems(&resp.Diagnostics, errs, warns)
+		addProblems(&resp.Diagnostics, model.ValidateNodesUsable(h.Nodes), nil)
 	}
 	if resp.Diagnostics.HasError() {
 		return
@@ -280,23 +304,38 @@ func (r *HostnameResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 		plan.FailoverBudget = budgetMap(*h.AnswerTTL)
 	}
 	plan.Serial = types.Int64Unknown()
-	if !creating && plan.Nodes.Equal(state.Nodes) && plan.AnswerTTL.Equal(state.AnswerTTL) && plan.NSTTL.Equal(state.NSTTL) &&
-		plan.HealthCheck.Equal(state.HealthCheck) && plan.WithdrawMode.Equal(state.WithdrawMode) && plan.Drain.Equal(state.Drain) {
+	if !creating && sameContent(ctx, plan, state) {
 		plan.Serial = state.Serial
+	}
+	if !creating && r.clients != nil {
+		r.clients.planned.sawInState(state.Zone.ValueString(), state.Name.ValueString(), state.InstanceID)
+		plan.OwnerMarker = planOwnerMarker(ctx, r.clients.Parent, state.InstanceID, state.OwnerMarker, req.Private, &resp.Diagnostics, "NS")
 	}
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
 
 	if creating && r.clients != nil && h.Zone != "" && h.Name != "" && !plan.AdoptExisting.IsUnknown() {
-		err := r.clients.Parent.Check(ctx, h.Zone, strings.ToLower(h.Name), []string{"NS"},
-			parentzone.EnsureOptions{Adopt: plan.AdoptExisting.ValueBool()})
-		var conflict *parentzone.ConflictError
-		switch {
-		case errors.As(err, &conflict):
-			resp.Diagnostics.AddAttributeError(path.Root("name"), "Conflicting records in the parent zone", err.Error())
-		case err != nil:
-			resp.Diagnostics.AddWarning("Could not check the parent zone", "Conflicting records will be reported at apply: "+err.Error())
-		}
+		planCreate(ctx, r.clients, "pmgtm_hostname", h.Zone, strings.ToLower(h.Name), []string{"NS"}, plan.AdoptExisting.ValueBool(), &resp.Diagnostics)
 	}
+}
+
+// sameContent reports whether plan and state give every node the same
+// zone: the node list compared as a set (its order means nothing), and the
+// settings. Then the serial stays, and apply pushes nothing new.
+func sameContent(ctx context.Context, plan, state hostnameModel) bool {
+	pn, pk, _ := plan.nodes(ctx)
+	sn, sk, _ := state.nodes(ctx)
+	if !pk || !sk || len(pn) != len(sn) {
+		return false
+	}
+	key := func(n nodeValue) string { return nodeKey(n) + " " + known(n.IPv4) + " " + known(n.IPv6) }
+	pkeys, skeys := make([]string, len(pn)), make([]string, len(sn))
+	for i := range pn {
+		pkeys[i], skeys[i] = key(pn[i]), key(sn[i])
+	}
+	slices.Sort(pkeys)
+	slices.Sort(skeys)
+	return slices.Equal(pkeys, skeys) && plan.AnswerTTL.Equal(state.AnswerTTL) && plan.NSTTL.Equal(state.NSTTL) &&
+		plan.HealthCheck.Equal(state.HealthCheck) && plan.WithdrawMode.Equal(state.WithdrawMode) && plan.Drain.Equal(state.Drain)
 }
 
 func nameserverList(nodes []model.HostnameNode) types.List {
@@ -338,8 +377,27 @@ func (r *HostnameResource) Create(ctx context.Context, req resource.CreateReques
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	serial := model.NextSerial(0, time.Now().Unix())
-	if r.apply(ctx, &plan, nil, serial, &resp.Diagnostics) {
+	plan.InstanceID = types.StringValue(parentzone.NewInstanceID())
+	claim := parentzone.EnsureOptions{Adopt: plan.AdoptExisting.ValueBool(), Instance: plan.InstanceID.ValueString()}
+	ok, failed := r.apply(ctx, &plan, nil, serial, claim, &resp.Diagnostics)
+	switch {
+	case ok:
 		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	case failed == rollout.Publish:
+		// The parent may hold part of the change: keep it in state
+		// (tainted), so that the next apply or a destroy removes it.
+		h, _ := plan.hostname(ctx)
+		plan.Nameservers = nameserverList(h.Nodes)
+		plan.Serial = types.Int64Value(int64(serial))
+		plan.OwnerMarker = types.StringValue("")
+		plan.FailoverBudget = budgetMap(plan.AnswerTTL.ValueInt64())
+		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	default:
+		// Nothing reached the parent: take the pushed zones back.
+		nodes, _, _ := plan.nodes(ctx)
+		ex, _ := r.executor(ctx, &plan, 0, claim, nil, nodes)
+		leftovers, _ := rollout.Run(ctx, rollout.Destroy(nodeKeys(nodes))[1:], ex)
+		reportLeftovers(&resp.Diagnostics, leftovers)
 	}
 }
 
@@ -365,29 +423,38 @@ func (r *HostnameResource) Update(ctx context.Context, req resource.UpdateReques
 	}
 	old, _, d := state.nodes(ctx)
 	resp.Diagnostics.Append(d...)
-	if r.apply(ctx, &plan, old, serial, &resp.Diagnostics) {
+	plan.InstanceID = state.InstanceID
+	claim := stateClaim(ctx, state.InstanceID, req.Private, state.wroteNS(ctx))
+	claim.Adopt = plan.AdoptExisting.ValueBool()
+	if ok, _ := r.apply(ctx, &plan, old, serial, claim, &resp.Diagnostics); ok {
+		resp.Diagnostics.Append(setTakeOver(ctx, resp.Private, nil)...)
 		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 	}
 }
 
 // apply moves the hostname from the old nodes to the planned ones in the
 // rollout order and fills the computed attributes.
-func (r *HostnameResource) apply(ctx context.Context, plan *hostnameModel, old []nodeValue, serial uint32, diags *diag.Diagnostics) bool {
+// It returns whether it succeeded and, if not, the action that failed.
+func (r *HostnameResource) apply(ctx context.Context, plan *hostnameModel, old []nodeValue, serial uint32, claim parentzone.EnsureOptions, diags *diag.Diagnostics) (bool, rollout.Action) {
 	nodes, _, d := plan.nodes(ctx)
 	diags.Append(d...)
 	if diags.HasError() {
-		return false
+		return false, rollout.Push
 	}
-	ex, d := r.executor(ctx, plan, serial, plan.AdoptExisting.ValueBool(), nodes, old)
+	ex, d := r.executor(ctx, plan, serial, claim, nodes, old)
 	diags.Append(d...)
 	if diags.HasError() {
-		return false
+		return false, rollout.Push
 	}
 	leftovers, err := rollout.Run(ctx, rollout.Change(nodeKeys(old), nodeKeys(nodes)), ex)
 	reportLeftovers(diags, leftovers)
 	if err != nil {
-		diags.AddError("Cannot apply "+ex.fqdn, explainStep(err))
-		return false
+		diags.AddAttributeError(path.Root("nodes"), "Cannot apply "+ex.fqdn, explainStep(err))
+		var se *rollout.StepError
+		if errors.As(err, &se) {
+			return false, se.Step.Action
+		}
+		return false, rollout.Publish
 	}
 	h, _ := plan.hostname(ctx)
 	plan.FQDN = types.StringValue(ex.fqdn)
@@ -395,7 +462,8 @@ func (r *HostnameResource) apply(ctx context.Context, plan *hostnameModel, old [
 	plan.Nameservers = nameserverList(h.Nodes)
 	plan.FailoverBudget = budgetMap(plan.AnswerTTL.ValueInt64())
 	plan.Serial = types.Int64Value(int64(serial))
-	return true
+	plan.OwnerMarker = types.StringValue(r.clients.Parent.MarkerFor(claim.Instance, "NS"))
+	return true, 0
 }
 
 func reportLeftovers(diags *diag.Diagnostics, leftovers []*rollout.StepError) {
@@ -436,7 +504,7 @@ func (r *HostnameResource) Read(ctx context.Context, req resource.ReadRequest, r
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	gone, diags := r.refresh(ctx, &state)
+	gone, diags := r.refresh(ctx, &state, req.Private, resp.Private)
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		return
@@ -463,10 +531,16 @@ func (r *HostnameResource) Delete(ctx context.Context, req resource.DeleteReques
 	defer cancel()
 	nodes, _, d := state.nodes(ctx)
 	resp.Diagnostics.Append(d...)
-	ex, _ := r.executor(ctx, &state, 0, false, nil, nodes)
+	ex, _ := r.executor(ctx, &state, 0, stateClaim(ctx, state.InstanceID, req.Private, state.wroteNS(ctx)), nil, nodes)
 	leftovers, err := rollout.Run(ctx, rollout.Destroy(nodeKeys(nodes)), ex)
 	reportLeftovers(&resp.Diagnostics, leftovers)
-	if err != nil {
+	var held *parentzone.HeldError
+	switch {
+	case errors.As(err, &held):
+		// Another state holds the hostname now (an import moved it): its
+		// delegation and its zones on the agents are that state's.
+		releaseState(held, "the delegation and the nodes' zones", &resp.Diagnostics)
+	case err != nil:
 		resp.Diagnostics.AddError("Cannot delete "+ex.fqdn, explainStep(err))
 	}
 }

@@ -95,7 +95,7 @@ func TestAccHostnameLifecycle(t *testing.T) {
 			},
 			{ // import: everything but the agent URLs is read back from DNS
 				ResourceName: "pmgtm_hostname.api", ImportState: true, ImportStateId: "example.test/api", ImportStateVerify: true,
-				ImportStateVerifyIgnore: []string{"nodes.0.agent_url", "nodes.1.agent_url", "timeouts"},
+				ImportStateVerifyIgnore: []string{"nodes.0.agent_url", "nodes.1.agent_url", "timeouts", "instance_id"},
 			},
 			{ // add a third node
 				Config: r.config(three, []string{"lb1", "lb2", "lb3"}, ""),

@@ -65,17 +65,17 @@ type hostnameExecutor struct {
 	clients          *Clients
 	zone, name, fqdn string
 	settings         model.ZoneSettings
-	adopt            bool
+	claim            parentzone.EnsureOptions // who acts on the parent's name
 	planned          []model.HostnameNode
 	byKey            map[string]nodeValue // planned and old nodes
 	plannedAgents    map[string]bool      // agent URLs of planned nodes
 }
 
-func (r *HostnameResource) executor(ctx context.Context, m *hostnameModel, serial uint32, adopt bool, planned, old []nodeValue) (*hostnameExecutor, diag.Diagnostics) {
+func (r *HostnameResource) executor(ctx context.Context, m *hostnameModel, serial uint32, claim parentzone.EnsureOptions, planned, old []nodeValue) (*hostnameExecutor, diag.Diagnostics) {
 	z, _ := zone.CanonicalName(m.Zone.ValueString())
 	name := strings.ToLower(m.Name.ValueString())
 	settings, diags := m.settings(ctx, serial)
-	ex := &hostnameExecutor{clients: r.clients, zone: z, name: name, fqdn: name + "." + z, settings: settings, adopt: adopt,
+	ex := &hostnameExecutor{clients: r.clients, zone: z, name: name, fqdn: name + "." + z, settings: settings, claim: claim,
 		byKey: map[string]nodeValue{}, plannedAgents: map[string]bool{}}
 	for _, n := range old {
 		ex.byKey[nodeKey(n)] = n
@@ -149,11 +149,11 @@ func (ex *hostnameExecutor) Publish(ctx context.Context, keys []string) error {
 		}
 	}
 	return pause(ctx, ex.clients.Parent.Ensure(ctx, ex.zone, ex.name,
-		[]parentzone.RRSet{{Type: "NS", TTL: uint32(ex.settings.NSTTL), Values: ns}}, parentzone.EnsureOptions{Adopt: ex.adopt}))
+		[]parentzone.RRSet{{Type: "NS", TTL: uint32(ex.settings.NSTTL), Values: ns}}, ex.claim))
 }
 
 func (ex *hostnameExecutor) Withdraw(ctx context.Context) error {
-	return pause(ctx, ex.clients.Parent.Release(ctx, ex.zone, ex.name))
+	return pause(ctx, ex.clients.Parent.Release(ctx, ex.zone, ex.name, ex.claim))
 }
 
 func (ex *hostnameExecutor) Remove(ctx context.Context, key string) error {
@@ -171,7 +171,7 @@ func (ex *hostnameExecutor) Remove(ctx context.Context, key string) error {
 // shows in ns_ttl and nameservers. It reports gone when the delegation is
 // not pmgtm's any more. An unreachable agent is a warning, not a failure:
 // a dead node is exactly what pmgtm is for.
-func (r *HostnameResource) refresh(ctx context.Context, state *hostnameModel) (gone bool, diags diag.Diagnostics) {
+func (r *HostnameResource) refresh(ctx context.Context, state *hostnameModel, req privateReader, resp privateWriter) (gone bool, diags diag.Diagnostics) {
 	zoneName := state.Zone.ValueString()
 	name := strings.ToLower(state.Name.ValueString())
 	z, err := zone.CanonicalName(zoneName)
@@ -185,12 +185,22 @@ func (r *HostnameResource) refresh(ctx context.Context, state *hostnameModel) (g
 		diags.AddError("Cannot read the parent zone", err.Error())
 		return false, diags
 	}
-	importing := state.Nodes.IsNull()
-	if s.Owner != r.clients.Parent.Owner() || !slices.Contains(s.OwnedTypes, "NS") || len(s.Of("NS")) == 0 {
-		if importing {
-			diags.AddError("Nothing to import", fmt.Sprintf("%s has no NS delegation made by pmgtm owner %q; create it with terraform apply instead.", fqdn, r.clients.Parent.Owner()))
-		}
+	claim, isImport := readClaim(ctx, &state.InstanceID, req, resp, s, &diags)
+	r.clients.planned.sawInState(zoneName, name, state.InstanceID)
+	claim.Wrote = state.wroteNS(ctx)
+	importing := isImport || state.Nodes.IsNull()
+	switch {
+	case importing && len(s.Of("NS")) == 0:
+		diags.AddError("Nothing to import", fmt.Sprintf("%s has no NS delegation; create it with terraform apply instead.", fqdn))
 		return true, diags
+	case !importing && !s.Marked() && !s.Has(claim.Wrote):
+		return true, diags // delegation and marker gone: planned as a create again
+	}
+	state.OwnerMarker = types.StringValue(s.MarkerText())
+	state.FQDN = types.StringValue(fqdn)
+	state.ID = types.StringValue(strings.TrimSuffix(z, ".") + "/" + name)
+	if r.clients.Parent.Permits(zoneName, name, s, claim) != nil {
+		return false, diags // held by someone else now: owner_marker shows it; state keeps what it wrote
 	}
 	var nsSet []string
 	for _, rec := range s.Of("NS") {
@@ -199,15 +209,15 @@ func (r *HostnameResource) refresh(ctx context.Context, state *hostnameModel) (g
 		}
 	}
 	slices.Sort(nsSet)
-	state.FQDN = types.StringValue(fqdn)
-	state.ID = types.StringValue(strings.TrimSuffix(z, ".") + "/" + name)
 
 	if importing {
 		diags.Append(r.discover(ctx, state, z, fqdn, nsSet)...)
 	} else {
 		diags.Append(r.checkNodes(ctx, state, fqdn, nsSet)...)
 	}
-	state.NSTTL = types.Int64Value(int64(s.Of("NS")[0].TTL))
+	if ns := s.Of("NS"); len(ns) > 0 {
+		state.NSTTL = types.Int64Value(int64(ns[0].TTL))
+	}
 	state.Nameservers = nameserverList(plainNodes(nsSet))
 	if !state.AnswerTTL.IsNull() {
 		state.FailoverBudget = budgetMap(state.AnswerTTL.ValueInt64())
@@ -221,6 +231,15 @@ func plainNodes(nameservers []string) []model.HostnameNode {
 		out[i].Nameserver = ns
 	}
 	return out
+}
+
+// wroteNS is the NS set the state says this hostname published.
+func (m hostnameModel) wroteNS(ctx context.Context) []parentzone.RRSet {
+	var ns []string
+	if !m.Nameservers.IsNull() && !m.Nameservers.IsUnknown() {
+		_ = m.Nameservers.ElementsAs(ctx, &ns, false)
+	}
+	return []parentzone.RRSet{{Type: "NS", Values: ns}}
 }
 
 // checkNodes compares each node's zone with what the state says it should

@@ -18,6 +18,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
+	"github.com/pmgtm/terraform-provider-pmgtm/internal/agentclient"
 	"github.com/pmgtm/terraform-provider-pmgtm/internal/model"
 	"github.com/pmgtm/terraform-provider-pmgtm/internal/parentzone"
 	"github.com/pmgtm/terraform-provider-pmgtm/internal/probe"
@@ -51,7 +52,12 @@ type nodeModel struct {
 	AdoptExisting types.Bool   `tfsdk:"adopt_existing"`
 	Nameserver    types.String `tfsdk:"nameserver"`
 	Node          types.Object `tfsdk:"node"`
+	InstanceID    types.String `tfsdk:"instance_id"`
+	OwnerMarker   types.String `tfsdk:"owner_marker"`
 }
+
+// nodeTypes are the record types a node writes at its name.
+var nodeTypes = []string{"A", "AAAA"}
 
 var nodeObjectTypes = map[string]attr.Type{
 	"nameserver": types.StringType, "ipv4": types.StringType, "ipv6": types.StringType, "agent_url": types.StringType,
@@ -85,6 +91,8 @@ func (r *NodeResource) Schema(_ context.Context, _ resource.SchemaRequest, resp 
 				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
 			"node": schema.ObjectAttribute{Computed: true, AttributeTypes: nodeObjectTypes,
 				MarkdownDescription: "The node for `pmgtm_hostname.nodes`: `{nameserver, ipv4, ipv6, agent_url}`."},
+			"instance_id":  instanceIDAttribute(),
+			"owner_marker": ownerMarkerAttribute(),
 		},
 	}
 }
@@ -157,25 +165,38 @@ func (m *nodeModel) computed() {
 func (r *NodeResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
 	var plan nodeModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	if resp.Diagnostics.HasError() || !r.ensure(ctx, &plan, &resp.Diagnostics, "create") {
+	if resp.Diagnostics.HasError() || !r.ready(&resp.Diagnostics) {
+		return
+	}
+	plan.InstanceID = types.StringValue(parentzone.NewInstanceID())
+	claim := parentzone.EnsureOptions{Adopt: plan.AdoptExisting.ValueBool(), Instance: plan.InstanceID.ValueString()}
+	if !r.ensure(ctx, &plan, claim, &resp.Diagnostics, "create") {
+		// Take back what this create wrote, so that nothing is left
+		// outside state; a failure to do so leaves the resource tainted in
+		// state, and the next apply or destroy removes it.
+		claim.Wrote = plan.sets()
+		if err := r.clients.Parent.Release(ctx, plan.Zone.ValueString(), plan.relName(), claim); err != nil {
+			plan.computed()
+			plan.OwnerMarker = types.StringValue("")
+			resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+		}
 		return
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 }
 
+func (m nodeModel) relName() string { return strings.ToLower(m.Name.ValueString()) }
+
 // ensure writes the planned records (adding new addresses before deleting
 // old ones) and fills the computed attributes.
-func (r *NodeResource) ensure(ctx context.Context, plan *nodeModel, diags *diag.Diagnostics, verb string) bool {
-	if !r.ready(diags) {
-		return false
-	}
-	err := pause(ctx, r.clients.Parent.Ensure(ctx, plan.Zone.ValueString(), strings.ToLower(plan.Name.ValueString()), plan.sets(),
-		parentzone.EnsureOptions{Adopt: plan.AdoptExisting.ValueBool()}))
+func (r *NodeResource) ensure(ctx context.Context, plan *nodeModel, claim parentzone.EnsureOptions, diags *diag.Diagnostics, verb string) bool {
+	err := pause(ctx, r.clients.Parent.Ensure(ctx, plan.Zone.ValueString(), plan.relName(), plan.sets(), claim))
 	if err != nil {
-		diags.AddError("Cannot "+verb+" the node's records", err.Error())
+		diags.AddAttributeError(path.Root("name"), "Cannot "+verb+" the node's records", err.Error())
 		return false
 	}
 	plan.computed()
+	plan.OwnerMarker = types.StringValue(r.clients.Parent.MarkerFor(claim.Instance, nodeTypes...))
 	return true
 }
 
@@ -185,17 +206,30 @@ func (r *NodeResource) Read(ctx context.Context, req resource.ReadRequest, resp 
 	if resp.Diagnostics.HasError() || !r.ready(&resp.Diagnostics) {
 		return
 	}
-	name := strings.ToLower(state.Name.ValueString())
-	s, err := r.clients.Parent.Lookup(ctx, state.Zone.ValueString(), name)
+	s, err := r.clients.Parent.Lookup(ctx, state.Zone.ValueString(), state.relName())
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot read the parent zone", err.Error())
 		return
 	}
-	if s.Owner != r.clients.Parent.Owner() {
-		// Our marker is gone: the records are not ours any more (or never
-		// were). Terraform plans to create them again, which reports a
-		// conflict if someone else's records stand there.
+	claim, importing := readClaim(ctx, &state.InstanceID, req.Private, resp.Private, s, &resp.Diagnostics)
+	r.clients.planned.sawInState(state.Zone.ValueString(), state.relName(), state.InstanceID)
+	claim.Wrote = state.sets()
+	switch {
+	case importing && !s.Marked() && len(s.Of("A"))+len(s.Of("AAAA")) == 0:
+		resp.Diagnostics.AddError("Nothing to import", fmt.Sprintf("%s holds no A or AAAA records; create the node with terraform apply instead.", state.relName()+"."+state.Zone.ValueString()))
+		return
+	case !importing && !s.Marked() && !wroteAny(s, claim.Wrote):
+		// Marker and records are gone: Terraform plans to create them
+		// again, which reports a conflict if someone else's stand there.
 		resp.State.RemoveResource(ctx)
+		return
+	}
+	state.OwnerMarker = types.StringValue(s.MarkerText())
+	if r.clients.Parent.Permits(state.Zone.ValueString(), state.relName(), s, claim) != nil {
+		// Held by someone else now: shown as drift of owner_marker; the
+		// records are theirs, so the state keeps what this resource wrote.
+		state.computed()
+		resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
 		return
 	}
 	// Drift shows as a diff: a changed or deleted address is read as it is.
@@ -219,10 +253,16 @@ func (r *NodeResource) Update(ctx context.Context, req resource.UpdateRequest, r
 	var plan, state nodeModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() || !r.ready(&resp.Diagnostics) || !r.moveZones(ctx, state, plan, &resp.Diagnostics) ||
-		!r.ensure(ctx, &plan, &resp.Diagnostics, "update") {
+	if resp.Diagnostics.HasError() || !r.ready(&resp.Diagnostics) {
 		return
 	}
+	claim := stateClaim(ctx, state.InstanceID, req.Private, state.sets())
+	claim.Adopt = plan.AdoptExisting.ValueBool()
+	plan.InstanceID = state.InstanceID
+	if !r.moveZones(ctx, state, plan, &resp.Diagnostics) || !r.ensure(ctx, &plan, claim, &resp.Diagnostics, "update") {
+		return
+	}
+	resp.Diagnostics.Append(setTakeOver(ctx, resp.Private, nil)...)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 }
 
@@ -233,8 +273,12 @@ func (r *NodeResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRe
 	if req.Plan.Raw.IsNull() {
 		return
 	}
-	var plan nodeModel
+	var plan, state nodeModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	creating := req.State.Raw.IsNull()
+	if !creating {
+		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	}
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -244,66 +288,67 @@ func (r *NodeResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRe
 		}
 	}
 	plan.computed()
+	if !creating && r.clients != nil {
+		r.clients.planned.sawInState(state.Zone.ValueString(), state.relName(), state.InstanceID)
+		plan.OwnerMarker = planOwnerMarker(ctx, r.clients.Parent, state.InstanceID, state.OwnerMarker, req.Private, &resp.Diagnostics, nodeTypes...)
+	}
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
-	if req.State.Raw.IsNull() && r.clients != nil && !plan.AdoptExisting.IsUnknown() {
-		err := r.clients.Parent.Check(ctx, plan.Zone.ValueString(), strings.ToLower(plan.Name.ValueString()), []string{"A", "AAAA"},
-			parentzone.EnsureOptions{Adopt: plan.AdoptExisting.ValueBool()})
-		var conflict *parentzone.ConflictError
-		switch {
-		case errors.As(err, &conflict):
-			resp.Diagnostics.AddAttributeError(path.Root("name"), "Conflicting records in the parent zone", err.Error())
-		case err != nil:
-			resp.Diagnostics.AddWarning("Could not check the parent zone", "Conflicting records will be reported at apply: "+err.Error())
-		}
+	if creating && r.clients != nil && !plan.AdoptExisting.IsUnknown() {
+		planCreate(ctx, r.clients, "pmgtm_node", plan.Zone.ValueString(), plan.relName(), nodeTypes, plan.AdoptExisting.ValueBool(), &resp.Diagnostics)
 	}
 }
 
 // moveZones makes an address change make-before-break: the hostname zones
 // the node serves are put, with the new addresses, on the agent at the new
 // address and checked over DNS there, before the node's A/AAAA records
-// move. The hostnames' own update, later in the same apply, then finds
-// them in place (and removes them from an old agent that is no longer
-// used). An old agent that cannot be reached has nothing to preserve.
+// move. The hostnames' own update, later in the same apply, then pushes
+// them again from their configuration (and removes them from an old agent
+// that is no longer used). Which zones, and which peers each has, come from
+// the parent zone (the NS sets of this owner id that name the node), never
+// from the old agent: a zone planted on a compromised old node, or a fake
+// peer in it, is not carried to the new one. An old agent that cannot be
+// reached has nothing to preserve.
 func (r *NodeResource) moveZones(ctx context.Context, old, planned nodeModel, diags *diag.Diagnostics) bool {
 	if old.IPv4.Equal(planned.IPv4) && old.IPv6.Equal(planned.IPv6) && old.AgentURL.Equal(planned.AgentURL) {
 		return true
 	}
+	zoneName := old.Zone.ValueString()
 	ns, _ := zone.CanonicalName(old.Nameserver.ValueString())
-	from, to := r.clients.agent(old.AgentURL.ValueString()), r.clients.agent(planned.AgentURL.ValueString())
-	names, err := from.ListZones(ctx)
+	refs, err := r.clients.Parent.Referrals(ctx, zoneName, ns)
 	if err != nil {
-		diags.AddWarning("Old agent not reachable", fmt.Sprintf("Could not list the zones of %s at %s (%v); the hostnames using this node push their zones to the new address in this apply.", ns, old.AgentURL.ValueString(), err))
-		return true
+		diags.AddError("Cannot read the parent zone", err.Error())
+		return false
 	}
+	from, to := r.clients.agent(old.AgentURL.ValueString()), r.clients.agent(planned.AgentURL.ValueString())
 	addrs, err := nodeAddrs(nodeValue{IPv4: planned.IPv4, IPv6: planned.IPv6})
 	if err != nil {
 		diags.AddError("Cannot move the node", err.Error())
 		return false
 	}
-	for _, name := range names {
-		z, _, err := from.GetZone(ctx, name)
-		if err != nil || z.SOA.MName != ns {
-			continue // not a zone this node serves as itself
+	z, _ := zone.CanonicalName(zoneName)
+	for _, ref := range refs {
+		if !ownedHere(ref.State, r.clients.Parent.Owner()) {
+			continue // not a pmgtm hostname of this owner id
 		}
-		z.IPv4, z.IPv6 = nil, nil
-		if v := known(planned.IPv4); v != "" {
-			z.IPv4 = []string{v}
+		name := ref.Name + "." + z
+		have, _, err := from.GetZone(ctx, name)
+		if err != nil {
+			if !errors.Is(err, agentclient.ErrNotFound) {
+				diags.AddWarning("Old agent not reachable", fmt.Sprintf("Could not read %s from the agent of %s at %s (%v); the hostname's update in this apply pushes it to the new address.", name, ns, old.AgentURL.ValueString(), err))
+			}
+			continue
 		}
-		if v := known(planned.IPv6); v != "" {
-			z.IPv6 = []string{v}
+		moved, err := r.movedZone(ctx, have, ref, z, ns, old, planned)
+		if err != nil {
+			diags.AddError("Cannot move the node", err.Error())
+			return false
 		}
-		if hc := z.HealthCheck; hc != nil {
-			// A check of the load balancer on the node's own address
-			// ({ipv4} in the hostname) follows the node.
-			hc.Target = movedTarget(hc.Target, old, planned)
-		}
-		z.Serial++
-		if _, _, err := to.PutZone(ctx, name, z.Body()); err != nil {
+		if _, _, err := to.PutZone(ctx, name, moved.Body()); err != nil {
 			diags.AddError("Cannot move the node", fmt.Sprintf("putting %s on the agent at %s: %v. The node's records were not changed.", name, planned.AgentURL.ValueString(), err))
 			return false
 		}
 		vctx, cancel := context.WithTimeout(ctx, verifyTimeout)
-		err = probe.Check(vctx, r.clients.dnsPort(), probe.Want{FQDN: name, Addrs: addrs, Serial: z.Serial})
+		err = probe.Check(vctx, r.clients.dnsPort(), probe.Want{FQDN: name, Addrs: addrs, Serial: moved.Serial})
 		cancel()
 		if err != nil {
 			diags.AddError("Cannot move the node", fmt.Sprintf("the node does not answer for %s at its new address: %v. The node's records were not changed, so resolvers keep using the old address.", name, err))
@@ -311,6 +356,61 @@ func (r *NodeResource) moveZones(ctx context.Context, old, planned nodeModel, di
 		}
 	}
 	return true
+}
+
+// ownedHere reports whether every marker of a name carries owner.
+func ownedHere(s parentzone.NameState, owner string) bool {
+	for _, mk := range s.Markers {
+		if mk.Holder.Owner != owner {
+			return false
+		}
+	}
+	return s.Marked()
+}
+
+// movedZone is the zone the node serves for a hostname at its new address:
+// nameservers and peers as the parent zone delegates the hostname, the
+// node's planned addresses, and the hostname's settings (TTLs, check,
+// withdraw mode) as the old copy had them.
+func (r *NodeResource) movedZone(ctx context.Context, have zone.Zone, ref parentzone.Referral, z, self string, old, planned nodeModel) (zone.Zone, error) {
+	moved := have
+	moved.Nameservers, moved.Peers = nil, nil
+	for _, rec := range ref.State.Of("NS") {
+		moved.Nameservers = append(moved.Nameservers, rec.Value)
+		if rec.Value == self {
+			continue
+		}
+		peerAddrs, err := nameserverAddrs(ctx, r.clients.Parent, z, rec.Value)
+		if err != nil {
+			return zone.Zone{}, err
+		}
+		p := zone.Peer{Name: rec.Value}
+		for _, a := range peerAddrs {
+			if a.Is4() {
+				p.IPv4 = append(p.IPv4, a.String())
+			} else {
+				p.IPv6 = append(p.IPv6, a.String())
+			}
+		}
+		moved.Peers = append(moved.Peers, p)
+	}
+	moved.SOA.MName = self
+	moved.IPv4, moved.IPv6 = nil, nil
+	if v := known(planned.IPv4); v != "" {
+		moved.IPv4 = []string{v}
+	}
+	if v := known(planned.IPv6); v != "" {
+		moved.IPv6 = []string{v}
+	}
+	if hc := have.HealthCheck; hc != nil {
+		// A check of the load balancer on the node's own address
+		// ({ipv4} in the hostname) follows the node.
+		c := *hc
+		c.Target = movedTarget(c.Target, old, planned)
+		moved.HealthCheck = &c
+	}
+	moved.Serial++
+	return moved, nil
 }
 
 // movedTarget rewrites a health-check target that names the node's old
@@ -339,9 +439,61 @@ func (r *NodeResource) Delete(ctx context.Context, req resource.DeleteRequest, r
 	if resp.Diagnostics.HasError() || !r.ready(&resp.Diagnostics) {
 		return
 	}
-	if err := r.clients.Parent.Release(ctx, state.Zone.ValueString(), strings.ToLower(state.Name.ValueString())); err != nil {
-		resp.Diagnostics.AddError("Cannot delete the node's records", err.Error())
+	if !r.leaveDelegations(ctx, state, &resp.Diagnostics) {
+		return
 	}
+	claim := stateClaim(ctx, state.InstanceID, req.Private, state.sets())
+	releaseState(r.clients.Parent.Release(ctx, state.Zone.ValueString(), state.relName(), claim), "the node's records", &resp.Diagnostics)
+}
+
+// leaveDelegations takes the node out of every NS set that names it, before
+// its address goes, so that no order Terraform picks (a node removed from
+// the configuration is deleted before its hostnames are updated; -target;
+// -replace) ever leaves a delegation to a name without an address. It never
+// empties an NS set and never edits a delegation that is not pmgtm's under
+// this owner id: it refuses, naming them, instead. The node's zones for
+// those hostnames are then deleted from its agent.
+func (r *NodeResource) leaveDelegations(ctx context.Context, state nodeModel, diags *diag.Diagnostics) bool {
+	zoneName := state.Zone.ValueString()
+	ns := state.Nameserver.ValueString()
+	refs, err := r.clients.Parent.Referrals(ctx, zoneName, ns)
+	if err != nil {
+		diags.AddError("Cannot read the parent zone", err.Error())
+		return false
+	}
+	var refused []string
+	var left []string
+	for _, ref := range refs {
+		err := pause(ctx, r.clients.Parent.RemoveNameserver(ctx, zoneName, ref.Name, ns))
+		var last *parentzone.LastNameserverError
+		var held *parentzone.HeldError
+		switch {
+		case errors.As(err, &last):
+			refused = append(refused, fmt.Sprintf("%s.%s: %s is its only nameserver; add another node to it, or destroy the hostname first", ref.Name, zoneName, ns))
+		case errors.As(err, &held):
+			refused = append(refused, fmt.Sprintf("%s.%s: its NS set names %s but is not a pmgtm hostname of this owner id, so pmgtm will not edit it; remove %s from it first", ref.Name, zoneName, ns, ns))
+		case err != nil:
+			diags.AddError("Cannot take the node out of "+ref.Name+"."+zoneName, err.Error())
+			return false
+		default:
+			left = append(left, ref.Name)
+		}
+	}
+	if len(refused) > 0 {
+		diags.AddError("Node still delegated to",
+			fmt.Sprintf("Deleting %s would leave these delegations naming a nameserver without an address (a lame delegation):\n  %s\nNothing of the node was deleted.", ns, strings.Join(refused, "\n  ")))
+		return false
+	}
+	if len(left) > 0 && !state.AgentURL.IsNull() && state.AgentURL.ValueString() != "" {
+		agent := r.clients.agent(state.AgentURL.ValueString())
+		for _, name := range left {
+			fqdn := name + "." + strings.TrimSuffix(zoneName, ".") + "."
+			if err := agent.DeleteZone(ctx, strings.ToLower(fqdn)); err != nil {
+				diags.AddWarning("Zone left on a removed node", fmt.Sprintf("%s left the delegation of %s, but its agent did not delete the zone: %v. Nothing is served from it; delete it when the agent is back (DELETE /v1/zones/%s).", ns, fqdn, err, fqdn))
+			}
+		}
+	}
+	return true
 }
 
 func (r *NodeResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {

@@ -125,7 +125,7 @@ func TestAccNodeLifecycle(t *testing.T) {
 			},
 			{
 				ResourceName: "pmgtm_node.lb1", ImportState: true, ImportStateId: "example.test/lb1",
-				ImportStateVerify: true, ImportStateVerifyIgnore: []string{"agent_url", "node"},
+				ImportStateVerify: true, ImportStateVerifyIgnore: []string{"agent_url", "node", "instance_id"},
 			},
 			{ // change an address and add IPv6
 				Config: nodeConfig(srv, "lb1", "127.0.0.21", "2001:db8::21"),

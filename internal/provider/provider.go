@@ -38,6 +38,7 @@ type Clients struct {
 	Parent     *parentzone.Manager
 	AgentToken string
 	AgentHTTP  *http.Client
+	planned    plannedNames
 }
 
 // dnsPort is where nodes answer DNS: resolvers follow a delegation to port
