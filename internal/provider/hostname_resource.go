@@ -304,8 +304,8 @@ func (r *HostnameResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 		plan.FailoverBudget = budgetMap(*h.AnswerTTL)
 	}
 	plan.Serial = types.Int64Unknown()
-	if !creating && sameContent(ctx, plan, state) {
-		plan.Serial = state.Serial
+	if !creating && sameContent(ctx, plan, state) && state.Serial.ValueInt64() != 0 {
+		plan.Serial = state.Serial // 0: refresh found the nodes drifted
 	}
 	if !creating && r.clients != nil {
 		r.clients.planned.sawInState(state.Zone.ValueString(), state.Name.ValueString(), state.InstanceID)
@@ -415,7 +415,7 @@ func (r *HostnameResource) Update(ctx context.Context, req resource.UpdateReques
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	serial := uint32(state.Serial.ValueInt64())
+	serial := max(uint32(state.Serial.ValueInt64()), serialFloor(ctx, req.Private))
 	if !plan.Serial.IsUnknown() && !plan.Serial.IsNull() {
 		serial = uint32(plan.Serial.ValueInt64())
 	} else {
@@ -428,6 +428,7 @@ func (r *HostnameResource) Update(ctx context.Context, req resource.UpdateReques
 	claim.Adopt = plan.AdoptExisting.ValueBool()
 	if ok, _ := r.apply(ctx, &plan, old, serial, claim, &resp.Diagnostics); ok {
 		resp.Diagnostics.Append(setTakeOver(ctx, resp.Private, nil)...)
+		resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateSerialFloor, nil)...)
 		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 	}
 }

@@ -213,7 +213,7 @@ func (r *HostnameResource) refresh(ctx context.Context, state *hostnameModel, re
 	if importing {
 		diags.Append(r.discover(ctx, state, z, fqdn, nsSet)...)
 	} else {
-		diags.Append(r.checkNodes(ctx, state, fqdn, nsSet)...)
+		diags.Append(r.checkNodes(ctx, state, fqdn, nsSet, resp)...)
 	}
 	if ns := s.Of("NS"); len(ns) > 0 {
 		state.NSTTL = types.Int64Value(int64(ns[0].TTL))
@@ -243,23 +243,29 @@ func (m hostnameModel) wroteNS(ctx context.Context) []parentzone.RRSet {
 }
 
 // checkNodes compares each node's zone with what the state says it should
-// be, and drops the nodes that drifted.
-func (r *HostnameResource) checkNodes(ctx context.Context, state *hostnameModel, fqdn string, nsSet []string) (diags diag.Diagnostics) {
+// be. A node that left the NS set or lost its zone drops out of nodes (the
+// next apply adds it again). A node that still serves the hostname but with
+// other content (a failed apply, a change on the agent) stays in nodes, so that destroy still
+// removes its zone, and marks the serial as drifted (0), so that the next
+// plan is an update that pushes every node again with one new serial. The
+// content is compared with what the remaining nodes need: a node removed
+// out of band (-target) leaves stale peers behind, which is drift too.
+func (r *HostnameResource) checkNodes(ctx context.Context, state *hostnameModel, fqdn string, nsSet []string, priv privateWriter) (diags diag.Diagnostics) {
 	nodes, _, d := state.nodes(ctx)
 	diags.Append(d...)
 	if d.HasError() {
 		return diags
-	}
-	all := make([]model.HostnameNode, len(nodes))
-	for i, n := range nodes {
-		all[i] = n.plain()
 	}
 	settings, d := state.settings(ctx, 0)
 	diags.Append(d...)
 	if d.HasError() {
 		return diags
 	}
-	var kept []nodeValue
+	type found struct {
+		node nodeValue
+		have *zone.Zone
+	}
+	var kept []found
 	for _, n := range nodes {
 		ns, _ := zone.CanonicalName(n.Nameserver.ValueString())
 		if !slices.Contains(nsSet, ns) {
@@ -271,28 +277,51 @@ func (r *HostnameResource) checkNodes(ctx context.Context, state *hostnameModel,
 			continue // the agent lost the zone
 		case err != nil:
 			diags.AddWarning("Node not reachable", fmt.Sprintf("Could not read %s from the agent of %s (%v); keeping the node as it was. Resolvers skip a dead node, which is what pmgtm is for.", fqdn, ns, err))
-			kept = append(kept, n)
+			kept = append(kept, found{node: n})
 			continue
 		}
-		want, fe := model.NodeZone(fqdn, n.plain(), all, settings).Canonical(fqdn)
+		kept = append(kept, found{node: n, have: &have})
+	}
+	all := make([]model.HostnameNode, len(kept))
+	for i, k := range kept {
+		all[i] = k.node.plain()
+	}
+	drifted := false
+	var highest uint32
+	for _, k := range kept {
+		if k.have == nil {
+			continue
+		}
+		have := *k.have
+		highest = max(highest, have.Serial)
+		want, fe := model.NodeZone(fqdn, k.node.plain(), all, settings).Canonical(fqdn)
 		if fe != nil {
+			drifted = true
 			continue
 		}
 		if have.AnswerTTL != want.AnswerTTL {
 			state.AnswerTTL = types.Int64Value(int64(have.AnswerTTL))
 			want.AnswerTTL = have.AnswerTTL
 		}
-		if !zone.SameContent(have, want) {
-			continue // changed on the agent: the next apply pushes it again
-		}
 		if state.Serial.IsNull() || state.Serial.IsUnknown() {
 			state.Serial = types.Int64Value(int64(have.Serial))
 		}
-		kept = append(kept, n)
+		// The serial alone is not compared: an agent bumps it itself when
+		// an operator drains the node by hand.
+		if !zone.SameContent(have, want) {
+			drifted = true
+		}
+	}
+	if drifted {
+		// Serials only grow: the next one must pass every serial seen.
+		diags.Append(setSerialFloor(ctx, priv, max(highest, uint32(state.Serial.ValueInt64())))...)
+		state.Serial = types.Int64Value(0)
 	}
 	if len(kept) != len(nodes) {
 		vals := make([]nodeValue, len(kept))
-		copy(vals, kept)
+		for i, k := range kept {
+			vals[i] = k.node
+		}
 		list, d := types.ListValueFrom(ctx, types.ObjectType{AttrTypes: nodeObjectTypes}, vals)
 		diags.Append(d...)
 		state.Nodes = list

@@ -439,10 +439,19 @@ func (r *NodeResource) Delete(ctx context.Context, req resource.DeleteRequest, r
 	if resp.Diagnostics.HasError() || !r.ready(&resp.Diagnostics) {
 		return
 	}
+	claim := stateClaim(ctx, state.InstanceID, req.Private, state.sets())
+	s, err := r.clients.Parent.Lookup(ctx, state.Zone.ValueString(), state.relName())
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot read the parent zone", err.Error())
+		return
+	}
+	if err := r.clients.Parent.Permits(state.Zone.ValueString(), state.relName(), s, claim); err != nil {
+		releaseState(err, "the node's records", &resp.Diagnostics) // moved to another state: its delegations are that state's
+		return
+	}
 	if !r.leaveDelegations(ctx, state, &resp.Diagnostics) {
 		return
 	}
-	claim := stateClaim(ctx, state.InstanceID, req.Private, state.sets())
 	releaseState(r.clients.Parent.Release(ctx, state.Zone.ValueString(), state.relName(), claim), "the node's records", &resp.Diagnostics)
 }
 

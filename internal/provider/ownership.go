@@ -26,7 +26,21 @@ import (
 const (
 	privateImporting = "importing"
 	privateTakeOver  = "takeover"
+	// privateSerialFloor is the highest serial a refresh saw on the nodes
+	// when it found them drifted: the next serial must be above it.
+	privateSerialFloor = "serial_floor"
 )
+
+func setSerialFloor(ctx context.Context, p privateWriter, serial uint32) diag.Diagnostics {
+	return p.SetKey(ctx, privateSerialFloor, []byte(fmt.Sprint(serial)))
+}
+
+func serialFloor(ctx context.Context, p privateReader) uint32 {
+	v, _ := p.GetKey(ctx, privateSerialFloor)
+	var n uint32
+	_, _ = fmt.Sscan(string(v), &n)
+	return n
+}
 
 type privateReader interface {
 	GetKey(ctx context.Context, key string) ([]byte, diag.Diagnostics)

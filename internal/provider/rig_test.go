@@ -223,6 +223,15 @@ func observe(parent, fqdn string) *observer {
 				if err != nil {
 					continue
 				}
+				if len(addrs) == 0 && strings.HasSuffix(ns, "."+zoneOf(fqdn)) {
+					// A nameserver without an address: resolvers cannot
+					// follow the delegation to it at all.
+					o.checks++
+					again, _ := delegation(parent, fqdn)
+					if stillAddrs, _ := addresses(parent, ns); slices.Contains(again, ns) && len(stillAddrs) == 0 && !o.paused.Load() {
+						o.violations = append(o.violations, fmt.Sprintf("%s delegated but has no address", ns))
+					}
+				}
 				for _, ip := range addrs {
 					o.checks++
 					if err := authoritative(ip, fqdn); err != nil {
@@ -237,6 +246,12 @@ func observe(parent, fqdn string) *observer {
 		}
 	}()
 	return o
+}
+
+// zoneOf is the parent zone of a hostname: all but its first label.
+func zoneOf(fqdn string) string {
+	_, z, _ := strings.Cut(fqdn, ".")
+	return z
 }
 
 func (o *observer) finish() (checks int, violations []string) {

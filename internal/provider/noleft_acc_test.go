@@ -1,0 +1,142 @@
+package provider
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestAccNodeRemovalNeverLame removes nodes in every way Terraform can
+// order it: from the configuration (the node's delete runs before its
+// hostnames' update), by renaming, with -replace, with -target of the
+// removed node, and through the module. An observer queries the parent and
+// the nodes all along; a delegation to a nameserver without an address, or
+// to one that does not answer, is a violation.
+func TestAccNodeRemovalNeverLame(t *testing.T) {
+	if os.Getenv("TF_ACC") == "" {
+		t.Skip("acceptance test: set TF_ACC=1 (make test does)")
+	}
+	const lb1, lb2, lb3 = "127.0.8.11", "127.0.8.12", "127.0.8.13"
+	r := newRig(t, lb1, lb2, lb3)
+	const fqdn = "api.example.test."
+	obs := observe(r.srv.Addr, fqdn)
+	defer func() {
+		checks, violations := obs.finish()
+		if len(violations) > 0 {
+			t.Errorf("lame delegation seen %d times in %d checks: %v", len(violations), checks, violations)
+		}
+		if checks < 20 {
+			t.Errorf("the observer made only %d checks; it did not watch the changes", checks)
+		}
+		t.Logf("no-lame observer: %d checks, %d violations", checks, len(violations))
+	}()
+	cli := terraformCLI(t)
+	tf := func(config string, args ...string) string {
+		t.Helper()
+		if args[0] == "apply" || args[0] == "plan" || args[0] == "destroy" {
+			args = append(args, "-no-color", "-input=false")
+		}
+		out, err := cli("terraform {\n  required_providers {\n    pmgtm = { source = \"pmgtm/pmgtm\" }\n  }\n}\n"+config, args...)
+		if err != nil {
+			t.Fatalf("terraform %v: %v\n%s", args, err, out)
+		}
+		return out
+	}
+	node := func(name, ip string) testNode { return testNode{name, ip, ""} }
+	check := func(step string, want ...string) {
+		t.Helper()
+		if err := r.expectDelegation(want...); err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+	}
+
+	three := r.config([]testNode{node("lb1", lb1), node("lb2", lb2), node("lb3", lb3)}, []string{"lb1", "lb2", "lb3"}, "")
+	tf(three, "apply", "-auto-approve")
+	check("create", "lb1", "lb2", "lb3")
+
+	// Removed from the configuration: Terraform deletes the node first.
+	two := r.config([]testNode{node("lb1", lb1), node("lb2", lb2)}, []string{"lb1", "lb2"}, "")
+	tf(two, "apply", "-auto-approve")
+	check("removed", "lb1", "lb2")
+	if r.hasZone(lb3, fqdn) {
+		t.Fatal("the removed node lb3 still holds the zone")
+	}
+
+	// Renamed: a replacement, whose delete leaves the NS set first.
+	renamed := strings.Replace(two, `name      = "lb2"`, `name      = "lb2b"`, 1)
+	tf(renamed, "apply", "-auto-approve")
+	check("renamed", "lb1", "lb2b")
+
+	// -replace: the node leaves and comes back; the next apply re-joins it.
+	tf(renamed, "apply", "-auto-approve", "-replace=pmgtm_node.lb1")
+	check("replaced", "lb2b")
+	tf(renamed, "apply", "-auto-approve")
+	check("re-joined", "lb1", "lb2b")
+
+	// -target of a node removed from the configuration.
+	one := r.config([]testNode{node("lb1", lb1)}, []string{"lb1"}, "")
+	tf(one, "apply", "-auto-approve", "-target=pmgtm_node.lb2")
+	check("targeted", "lb1")
+	if r.hasZone(lb2, fqdn) {
+		t.Fatal("the targeted node lb2 still holds the zone")
+	}
+	tf(one, "apply", "-auto-approve")
+	tf(one, "plan", "-detailed-exitcode")
+
+	// The last nameserver of a hostname is never taken away: a node whose
+	// hostname names it only by value is refused, and stays.
+	literal := r.provider() + fmt.Sprintf(`
+resource "pmgtm_hostname" "api" {
+  zone       = "example.test"
+  name       = "api"
+  answer_ttl = 5
+  ns_ttl     = 60
+  nodes      = [{ nameserver = "lb1.example.test.", ipv4 = %q, ipv6 = null, agent_url = %q }]
+}
+`, lb1, r.agents[lb1].APIURL)
+	tf(one, "state", "rm", "pmgtm_hostname.api")
+	tf(literal, "import", "-no-color", "pmgtm_hostname.api", "example.test/api")
+	out, err := cli("terraform {\n  required_providers {\n    pmgtm = { source = \"pmgtm/pmgtm\" }\n  }\n}\n"+literal, "apply", "-auto-approve", "-no-color", "-input=false")
+	if flat := strings.Join(strings.Fields(out), " "); err == nil || !strings.Contains(flat, "lb1.example.test. is its only nameserver") {
+		t.Fatalf("deleting the last nameserver: %v\n%s", err, out)
+	}
+	check("refused", "lb1")
+	// The hostname and the node no longer depend on each other in state:
+	// the hostname goes first, as a user would do after that error.
+	tf(literal, "destroy", "-auto-approve", "-target=pmgtm_hostname.api")
+	tf(literal, "destroy", "-auto-approve")
+	if got, _ := delegation(r.srv.Addr, fqdn); len(got) != 0 {
+		t.Fatalf("delegation left: %v", got)
+	}
+
+	// The module, with a node removed.
+	mod := terraformCLI(t)
+	module, _ := filepath.Abs("../../examples/modules/gtm")
+	modCfg := func(names ...string) string {
+		var nodes strings.Builder
+		for _, n := range names {
+			ip := map[string]string{"lb1": lb1, "lb2": lb2, "lb3": lb3}[n]
+			fmt.Fprintf(&nodes, "\n    %s = { ipv4 = %q, agent_url = %q }", n, ip, r.agents[ip].APIURL)
+		}
+		return "terraform {\n  required_providers {\n    pmgtm = { source = \"pmgtm/pmgtm\" }\n  }\n}\n" + r.provider() + fmt.Sprintf(`
+module "gtm" {
+  source    = %q
+  zone      = "example.test"
+  nodes     = {%s
+  }
+  hostnames = { api = { answer_ttl = 5, ns_ttl = 60 } }
+}
+`, module, nodes.String())
+	}
+	for _, names := range [][]string{{"lb1", "lb2", "lb3"}, {"lb1", "lb3"}} {
+		if out, err := mod(modCfg(names...), "apply", "-auto-approve", "-no-color", "-input=false"); err != nil {
+			t.Fatalf("module with %v: %v\n%s", names, err, out)
+		}
+		check(fmt.Sprintf("module %v", names), names...)
+	}
+	if out, err := mod(modCfg("lb1", "lb3"), "destroy", "-auto-approve", "-no-color", "-input=false"); err != nil {
+		t.Fatalf("module destroy: %v\n%s", err, out)
+	}
+}
