@@ -76,6 +76,15 @@ func (s NameState) Of(rtype string) []Record {
 	return out
 }
 
+// signerTypes are the records a DNSSEC signer keeps by itself (RFC 4034,
+// RFC 5155, RFC 7344, and BIND's private signing-state type): they belong to
+// no one's data, are never a conflict and are never changed by pmgtm. DS is
+// not among them: at a delegation it is the user's record.
+var signerTypes = map[string]bool{
+	"RRSIG": true, "NSEC": true, "NSEC3": true, "NSEC3PARAM": true, "DNSKEY": true, "CDS": true, "CDNSKEY": true,
+	"TYPE65534": true,
+}
+
 // Calls counts what the manager asked of the backend.
 type Calls struct {
 	List, Append, Delete atomic.Int64
@@ -143,7 +152,9 @@ func (m *Manager) load(ctx context.Context, zone string, z *zoneCache) error {
 	}
 	z.records = z.records[:0]
 	for _, rec := range listed {
-		z.records = append(z.records, fromLibdns(rec))
+		if r := fromLibdns(rec); !signerTypes[r.Type] {
+			z.records = append(z.records, r)
+		}
 	}
 	z.loaded = true
 	return nil

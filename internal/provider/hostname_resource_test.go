@@ -168,6 +168,7 @@ resource "pmgtm_hostname" "www" {
 // nothing.
 func TestAccHostnameValidation(t *testing.T) {
 	r := newRig(t, "127.0.1.21")
+	update(t, r.srv, true, "deleg.example.test. 300 IN NS ns.elsewhere.example.net.")
 	node := []testNode{{"lb1", "127.0.1.21", ""}}
 	cases := map[string]struct{ hostname, err string }{
 		"apex":            {`zone = "example.test"` + "\n name = \"@\"\n nodes = [pmgtm_node.lb1.node]", `the zone apex cannot be delegated`},
@@ -178,6 +179,9 @@ func TestAccHostnameValidation(t *testing.T) {
 		"no nodes":        {`zone = "example.test"` + "\n name = \"api\"\n nodes = []", `nodes is empty`},
 		"duplicate":       {`zone = "example.test"` + "\n name = \"api\"\n nodes = [pmgtm_node.lb1.node, pmgtm_node.lb1.node]", `are both lb1.example.test`},
 		"ns beneath host": {`zone = "example.test"` + "\n name = \"api\"\n nodes = [{nameserver = \"ns1.api.example.test\", ipv4 = \"127.0.1.21\", ipv6 = null, agent_url = \"http://127.0.1.21:1\"}]", `ns1.api.example.test lies at or beneath api.example.test`},
+		"name with zone":  {`zone = "example.test"` + "\n name = \"api.example.test\"\n nodes = [pmgtm_node.lb1.node]", `api.example.test.example.test; names are relative to the zone`},
+		"no agent url":    {`zone = "example.test"` + "\n name = \"api\"\n nodes = [{nameserver = \"lb1.example.test\", ipv4 = \"127.0.1.21\", ipv6 = null, agent_url = null}]", `nodes[0] (lb1.example.test) has no agent_url`},
+		"nested":          {`zone = "example.test"` + "\n name = \"x.deleg\"\n nodes = [pmgtm_node.lb1.node]", `deleg.example.test. 300 NS ns.elsewhere.example.net.`},
 		"bad node":        {`zone = "example.test"` + "\n name = \"api\"\n nodes = [{nameserver = \"lb9.example.test\", ipv4 = \"300.1.1.1\", ipv6 = null, agent_url = \"http://127.0.1.21:1\"}]", `"300.1.1.1" is not an IP address`},
 	}
 	for name, c := range cases {
