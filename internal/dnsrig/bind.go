@@ -14,6 +14,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/miekg/dns"
 )
 
 // BINDOptions configure StartBIND.
@@ -23,6 +26,10 @@ type BINDOptions struct {
 	Port    int
 	Zone    string   // e.g. example.test
 	Records []string // extra zone-file lines, relative to the zone
+	// Signing signs the zone with BIND's own key and signature management
+	// (dnssec-policy): "nsec" or "nsec3" (no opt-out, no salt, 0
+	// iterations, as RFC 9276 advises); "" leaves it unsigned.
+	Signing string
 	// Root also serves a fake root zone delegating Zone to this server,
 	// for resolvers that iterate from root hints (Knot Resolver). Port
 	// must then be 53, where root hints point.
@@ -77,9 +84,12 @@ zone "%[6]s" {
 	type primary;
 	file "%[7]s";
 	allow-update { key "%[4]s"; };
-	allow-transfer { key "%[4]s"; };
+	allow-transfer { key "%[4]s"; };%[8]s
 };
-`, o.Dir, o.Port, o.IP, b.KeyName, b.KeySecret, o.Zone, zoneFile)
+`, o.Dir, o.Port, o.IP, b.KeyName, b.KeySecret, o.Zone, zoneFile, signingClause(o.Signing))
+	if o.Signing == "nsec3" {
+		conf = "dnssec-policy \"pmgtm-nsec3\" {\n\tkeys { csk lifetime unlimited algorithm ecdsap256sha256; };\n\tnsec3param iterations 0 optout no salt-length 0;\n};\n" + conf
+	}
 	if o.Root {
 		rootFile := filepath.Join(o.Dir, "root.zone")
 		root := fmt.Sprintf("$TTL 86400\n@ SOA a.root.%[1]s. hostmaster.%[1]s. 1 3600 600 86400 60\n@ NS a.root.%[1]s.\na.root.%[1]s. A %[2]s\n%[1]s. NS ns1.%[1]s.\nns1.%[1]s. A %[2]s\n", o.Zone, o.IP)
@@ -97,7 +107,42 @@ zone "%[6]s" {
 		return nil, err
 	}
 	b.proc = p
+	if o.Signing != "" {
+		if err := waitSigned(b.Addr, o.Zone, 30*time.Second); err != nil {
+			p.stop()
+			return nil, fmt.Errorf("named: %w\n%s", err, p.log())
+		}
+	}
 	return b, nil
+}
+
+// waitSigned waits until the zone's SOA comes with a signature: named signs
+// a zone shortly after loading it.
+func waitSigned(addr, zone string, timeout time.Duration) error {
+	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		m := new(dns.Msg).SetQuestion(dns.Fqdn(zone), dns.TypeSOA)
+		m.SetEdns0(1232, true)
+		r, _, err := (&dns.Client{Timeout: 500 * time.Millisecond}).Exchange(m, addr)
+		if err != nil {
+			continue
+		}
+		for _, rr := range r.Answer {
+			if _, ok := rr.(*dns.RRSIG); ok {
+				return nil
+			}
+		}
+	}
+	return fmt.Errorf("zone %s not signed within %s", zone, timeout)
+}
+
+func signingClause(signing string) string {
+	switch signing {
+	case "nsec":
+		return "\n\tdnssec-policy default;"
+	case "nsec3":
+		return "\n\tdnssec-policy \"pmgtm-nsec3\";"
+	}
+	return ""
 }
 
 // Stop ends named and waits for it.

@@ -18,6 +18,9 @@ type UnboundOptions struct {
 	ControlPort int    // unbound-control on IP:ControlPort (no certificates)
 	StubZone    string // e.g. example.test: resolved from StubAddr, iteratively beneath it
 	StubAddr    string // host:port of the zone's primary
+	// TrustAnchor, a DS or DNSKEY record in zone-file form, makes Unbound
+	// validate the stub zone and everything beneath it.
+	TrustAnchor string
 }
 
 // Unbound is a running resolver.
@@ -59,7 +62,7 @@ func StartUnbound(o UnboundOptions) (*Unbound, error) {
 	do-daemonize: no
 	access-control: 127.0.0.0/8 allow
 	do-not-query-localhost: no
-	module-config: "iterator"
+	module-config: "%[8]s"
 	local-zone: "test." nodefault
 	qname-minimisation: no
 	harden-referral-path: no
@@ -72,13 +75,23 @@ remote-control:
 	control-interface: %[1]s
 	control-port: %[7]d
 	control-use-cert: no
-`, o.IP, o.Port, o.Dir, o.StubZone, host, port, o.ControlPort)
+`, o.IP, o.Port, o.Dir, o.StubZone, host, port, o.ControlPort, modules(o.TrustAnchor))
+	if o.TrustAnchor != "" {
+		conf = strings.Replace(conf, "stub-zone:", fmt.Sprintf("\ttrust-anchor: %q\n\tval-log-level: 2\nstub-zone:", o.TrustAnchor), 1)
+	}
 	p, err := launch("unbound", o.Dir, u.conf, conf, u.Addr, o.StubZone, bin, "-d", "-c", u.conf)
 	if err != nil {
 		return nil, err
 	}
 	u.proc = p
 	return u, nil
+}
+
+func modules(trustAnchor string) string {
+	if trustAnchor != "" {
+		return "validator iterator"
+	}
+	return "iterator"
 }
 
 // Stop ends Unbound and waits for it.

@@ -39,7 +39,14 @@ type rig struct {
 
 func newRig(t *testing.T, ips ...string) *rig {
 	t.Helper()
-	srv := bind.Start(t, bind.Options{Zone: "example.test", Records: []string{"foreign 300 A 192.0.2.99", "www 300 A 192.0.2.80"}})
+	return newRigSigned(t, "", ips...)
+}
+
+// newRigSigned is newRig with a parent zone that BIND signs ("nsec",
+// "nsec3"; "" for unsigned).
+func newRigSigned(t *testing.T, signing string, ips ...string) *rig {
+	t.Helper()
+	srv := bind.Start(t, bind.Options{Zone: "example.test", Records: []string{"foreign 300 A 192.0.2.99", "www 300 A 192.0.2.80"}, Signing: signing})
 	r := newRigWith(t, fmt.Sprintf(`
   rfc2136 {
     server     = %q

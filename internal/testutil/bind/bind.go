@@ -20,6 +20,7 @@ type Options struct {
 	Port    int
 	Zone    string   // default example.test
 	Records []string // extra zone-file lines, relative to the zone
+	Signing string   // "nsec", "nsec3" or "" (unsigned)
 }
 
 // Named returns the path of named; it skips the test when BIND is not
@@ -49,7 +50,7 @@ func Start(t testing.TB, o Options) *Server {
 	if o.Zone == "" {
 		o.Zone = "example.test"
 	}
-	s, err := dnsrig.StartBIND(dnsrig.BINDOptions{Dir: t.TempDir(), IP: o.IP, Port: o.Port, Zone: o.Zone, Records: o.Records})
+	s, err := dnsrig.StartBIND(dnsrig.BINDOptions{Dir: t.TempDir(), IP: o.IP, Port: o.Port, Zone: o.Zone, Records: o.Records, Signing: o.Signing})
 	if err != nil {
 		t.Fatal(err)
 	}

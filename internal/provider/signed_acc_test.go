@@ -1,0 +1,153 @@
+package provider
+
+import (
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/miekg/dns"
+
+	"github.com/pmgtm/terraform-provider-pmgtm/internal/dnsrig"
+	"github.com/pmgtm/terraform-provider-pmgtm/internal/testutil/agentproc"
+)
+
+// TestAccSignedParent runs a hostname's life in a DNSSEC-signed parent
+// (NSEC and NSEC3, signed by BIND): create, two in-place updates, a node
+// move and destroy, with an empty plan after each step, while a validating
+// Unbound (trust anchor: the zone's key) resolves the hostname through the
+// provably insecure delegation, and keeps resolving it with a node dead.
+func TestAccSignedParent(t *testing.T) {
+	if os.Getenv("TF_ACC") == "" {
+		t.Skip("acceptance test: set TF_ACC=1 (make test does)")
+	}
+	for i, signing := range []string{"nsec", "nsec3"} {
+		t.Run(signing, func(t *testing.T) {
+			base := fmt.Sprintf("127.0.9.%d", 10*(i+1))
+			ip := func(n int) string { return fmt.Sprintf("127.0.9.%d", 10*(i+1)+n) }
+			lb1, lb2, lb3, lb1b := ip(1), ip(2), ip(3), ip(4)
+			r := newRigSigned(t, signing, lb1, lb2, lb3, lb1b)
+			const fqdn = "api.example.test."
+			two := []testNode{{"lb1", lb1, ""}, {"lb2", lb2, ""}}
+			three := append(slices.Clone(two), testNode{"lb3", lb3, ""})
+			moved := []testNode{{"lb1", lb1b, ""}, {"lb2", lb2, ""}, {"lb3", lb3, ""}}
+			before := pmgtmRecords(zoneText(t, r.srv))
+			resource.Test(t, resource.TestCase{
+				ProtoV6ProviderFactories: protoV6Providers,
+				CheckDestroy: func(*terraform.State) error {
+					if left := pmgtmRecords(zoneText(t, r.srv)); !slices.Equal(left, before) {
+						return fmt.Errorf("records left after destroy: %v", left)
+					}
+					return nil
+				},
+				Steps: []resource.TestStep{
+					{
+						Config: r.config(two, []string{"lb1", "lb2"}, ""),
+						Check: func(*terraform.State) error {
+							return validatedLookup(t, r, base, fqdn, []string{lb1, lb2}, nil)
+						},
+					},
+					{Config: r.config(two, []string{"lb1", "lb2"}, "answer_ttl = 7")},
+					{Config: r.config(three, []string{"lb1", "lb2", "lb3"}, "answer_ttl = 7")},
+					{
+						Config: r.config(moved, []string{"lb1", "lb2", "lb3"}, "answer_ttl = 7"),
+						Check: func(*terraform.State) error {
+							if err := r.expectDelegation("lb1", "lb2", "lb3"); err != nil {
+								return err
+							}
+							// A dead node: the validating resolver asks the others.
+							return validatedLookup(t, r, base, fqdn, []string{lb2, lb3}, func() { r.agents[lb1b].Kill() })
+						},
+					},
+				},
+			})
+		})
+	}
+}
+
+// pmgtmRecords lists the records of a zone transfer that pmgtm could have
+// written (markers, NS below the apex, addresses of lbN), without the
+// signer's records.
+func pmgtmRecords(zoneText string) []string {
+	var out []string
+	for _, line := range strings.Split(zoneText, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 4 {
+			continue
+		}
+		name, rtype := f[0], f[3]
+		switch {
+		case strings.Contains(name, "._pmgtm."), rtype == "NS" && name != "example.test.",
+			(rtype == "A" || rtype == "AAAA") && strings.HasPrefix(name, "lb"):
+			out = append(out, line)
+		}
+	}
+	return out
+}
+
+// validatedLookup starts a validating Unbound whose trust anchor is the
+// parent zone's key, and checks that the hostname resolves to one of want
+// (after prepare, if given), that the answer is not bogus, and that the
+// delegation is provably insecure: the parent's signed denial of a DS.
+func validatedLookup(t *testing.T, r *rig, base, fqdn string, want []string, prepare func()) error {
+	t.Helper()
+	anchor, err := zoneKey(r.srv.Addr, r.srv.Zone)
+	if err != nil {
+		return err
+	}
+	ub, err := dnsrig.StartUnbound(dnsrig.UnboundOptions{Dir: t.TempDir(), IP: base, Port: agentproc.FreePort(t, base),
+		ControlPort: agentproc.FreePort(t, base), StubZone: r.srv.Zone, StubAddr: r.srv.Addr, TrustAnchor: anchor})
+	if err != nil {
+		return err
+	}
+	defer ub.Stop()
+	if prepare != nil {
+		prepare()
+	}
+	ask := func(qtype uint16) (*dns.Msg, error) {
+		m := new(dns.Msg).SetQuestion(fqdn, qtype)
+		m.SetEdns0(1232, true)
+		resp, _, err := (&dns.Client{Timeout: 5 * time.Second}).Exchange(m, ub.Addr)
+		return resp, err
+	}
+	ds, err := ask(dns.TypeDS)
+	if err != nil {
+		return err
+	}
+	if ds.Rcode != dns.RcodeSuccess || len(ds.Answer) != 0 || !ds.AuthenticatedData {
+		return fmt.Errorf("DS of %s: rcode %s, %d answers, ad=%v; want a validated denial (the delegation is provably insecure)\n%s",
+			fqdn, dns.RcodeToString[ds.Rcode], len(ds.Answer), ds.AuthenticatedData, ub.Log())
+	}
+	a, err := ask(dns.TypeA)
+	if err != nil {
+		return err
+	}
+	if a.Rcode != dns.RcodeSuccess || len(a.Answer) == 0 {
+		return fmt.Errorf("A of %s through a validating resolver: %s\n%s", fqdn, dns.RcodeToString[a.Rcode], ub.Log())
+	}
+	for _, rr := range a.Answer {
+		if v, ok := rr.(*dns.A); ok && !slices.Contains(want, v.A.String()) {
+			return fmt.Errorf("A of %s is %s, want one of %v", fqdn, v.A, want)
+		}
+	}
+	return nil
+}
+
+// zoneKey returns the zone's key-signing DNSKEY, as a trust anchor.
+func zoneKey(server, zone string) (string, error) {
+	m := new(dns.Msg).SetQuestion(dns.Fqdn(zone), dns.TypeDNSKEY)
+	resp, _, err := (&dns.Client{Timeout: 2 * time.Second}).Exchange(m, server)
+	if err != nil {
+		return "", err
+	}
+	for _, rr := range resp.Answer {
+		if k, ok := rr.(*dns.DNSKEY); ok && k.Flags&dns.SEP != 0 {
+			return strings.ReplaceAll(k.String(), "\t", " "), nil
+		}
+	}
+	return "", fmt.Errorf("no key-signing DNSKEY at %s", zone)
+}
