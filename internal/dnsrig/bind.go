@@ -30,6 +30,9 @@ type BINDOptions struct {
 	// (dnssec-policy): "nsec" or "nsec3" (no opt-out, no salt, 0
 	// iterations, as RFC 9276 advises); "" leaves it unsigned.
 	Signing string
+	// ReadOnlyKey lets the key transfer the zone but not update it, like a
+	// server whose update policy leaves pmgtm out.
+	ReadOnlyKey bool
 	// Root also serves a fake root zone delegating Zone to this server,
 	// for resolvers that iterate from root hints (Knot Resolver). Port
 	// must then be 53, where root hints point.
@@ -83,10 +86,10 @@ key "%[4]s" { algorithm hmac-sha256; secret "%[5]s"; };
 zone "%[6]s" {
 	type primary;
 	file "%[7]s";
-	allow-update { key "%[4]s"; };
+	allow-update { %[9]s; };
 	allow-transfer { key "%[4]s"; };%[8]s
 };
-`, o.Dir, o.Port, o.IP, b.KeyName, b.KeySecret, o.Zone, zoneFile, signingClause(o.Signing))
+`, o.Dir, o.Port, o.IP, b.KeyName, b.KeySecret, o.Zone, zoneFile, signingClause(o.Signing), map[bool]string{false: `key "` + b.KeyName + `"`, true: "none"}[o.ReadOnlyKey])
 	if o.Signing == "nsec3" {
 		conf = "dnssec-policy \"pmgtm-nsec3\" {\n\tkeys { csk lifetime unlimited algorithm ecdsap256sha256; };\n\tnsec3param iterations 0 optout no salt-length 0;\n};\n" + conf
 	}

@@ -13,9 +13,7 @@ import (
 
 	"github.com/libdns/cloudflare"
 	"github.com/libdns/libdns"
-	"github.com/libdns/rfc2136"
 	"github.com/libdns/route53"
-	"github.com/miekg/dns"
 )
 
 // CloudflareConfig configures the Cloudflare backend.
@@ -153,29 +151,3 @@ func NewRoute53(cfg Route53Config) (Provider, error) {
 		SessionToken: cfg.SessionToken, MaxRetries: cfg.MaxRetries}, nil
 }
 
-// RFC2136Config configures dynamic updates with TSIG against any RFC 2136
-// server (BIND, Knot, PowerDNS). Reads use a zone transfer (AXFR) signed
-// with the same key, so the server must allow both for it.
-type RFC2136Config struct {
-	Server       string // host:port
-	KeyName      string
-	KeyAlgorithm string // hmac-sha256 or hmac-sha512
-	KeySecret    string // base64
-}
-
-// NewRFC2136 returns an RFC 2136 backend.
-func NewRFC2136(cfg RFC2136Config) (Provider, error) {
-	alg := strings.TrimSuffix(strings.ToLower(cfg.KeyAlgorithm), ".")
-	switch alg {
-	case "", "hmac-sha256":
-		alg = dns.HmacSHA256
-	case "hmac-sha512":
-		alg = dns.HmacSHA512
-	default:
-		return nil, fmt.Errorf("rfc2136: key_algorithm %q is not supported; use hmac-sha256 or hmac-sha512", cfg.KeyAlgorithm)
-	}
-	if cfg.Server == "" || cfg.KeyName == "" || cfg.KeySecret == "" {
-		return nil, fmt.Errorf("rfc2136: server, key_name and key_secret are required (or PMGTM_RFC2136_SERVER, _KEY_NAME, _KEY_SECRET)")
-	}
-	return &rfc2136.Provider{Server: cfg.Server, KeyName: cfg.KeyName, KeyAlg: alg, Key: cfg.KeySecret}, nil
-}

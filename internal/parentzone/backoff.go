@@ -58,7 +58,8 @@ func Retryable(err error) bool {
 	var conflict *ConflictError
 	var held *HeldError
 	var last *LastNameserverError
-	if errors.As(err, &conflict) || errors.As(err, &held) || errors.As(err, &last) {
+	var auth *AuthError
+	if errors.As(err, &conflict) || errors.As(err, &held) || errors.As(err, &last) || errors.As(err, &auth) {
 		return false
 	}
 	var apiErr smithy.APIError

@@ -107,6 +107,7 @@ type Manager struct {
 type zoneCache struct {
 	mu      sync.Mutex // held across read-modify-write in this zone
 	loaded  bool
+	probed  bool // the backend may write the zone (WriteProber)
 	records []Record
 }
 
@@ -297,14 +298,27 @@ func (m *Manager) ensureOnce(ctx context.Context, zone, name string, want []RRSe
 	return nil
 }
 
+// WriteProber is a backend that can tell, changing nothing, whether its
+// credentials may write a zone.
+type WriteProber interface {
+	ProbeWrite(ctx context.Context, zone string) error
+}
+
 // Check reports, without writing anything, the conflict that Ensure of
-// these types at name would meet; the provider calls it at plan time.
+// these types at name would meet, and (once per zone) whether the backend
+// may write the zone at all; the provider calls it at plan time.
 func (m *Manager) Check(ctx context.Context, zone, name string, types []string, opts EnsureOptions) error {
 	z := m.zone(zone)
 	z.mu.Lock()
 	defer z.mu.Unlock()
 	if err := m.load(ctx, zone, z); err != nil {
 		return err
+	}
+	if p, ok := m.provider.(WriteProber); ok && !z.probed {
+		if err := p.ProbeWrite(ctx, fqdn(zone)); err != nil {
+			return err
+		}
+		z.probed = true
 	}
 	types = slices.Sorted(slices.Values(types))
 	return m.checkConflicts(zone, name, stateAt(z.records, name), types, z.records, opts)

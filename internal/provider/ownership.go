@@ -230,6 +230,7 @@ func planCreate(ctx context.Context, c *Clients, kind, zoneName, name string, rt
 	err := c.Parent.Check(ctx, zoneName, name, rtypes, parentzone.EnsureOptions{Adopt: adopt, Instance: parentzone.NewInstanceID()})
 	var conflict *parentzone.ConflictError
 	var held *parentzone.HeldError
+	var auth *parentzone.AuthError
 	switch {
 	case errors.As(err, &held) && held.Holder.Owner == c.Parent.Owner() && c.planned.replacing(zoneName, name, held.Holder.Instance):
 		// The resource that holds it is being replaced in this plan.
@@ -237,6 +238,9 @@ func planCreate(ctx context.Context, c *Clients, kind, zoneName, name string, rt
 		diags.AddAttributeError(path.Root("name"), "Name held by another pmgtm resource", err.Error())
 	case errors.As(err, &conflict):
 		diags.AddAttributeError(path.Root("name"), "Conflicting records in the parent zone", err.Error())
+	case errors.As(err, &auth):
+		// The backend will refuse every write: no apply can succeed.
+		diags.AddError("Cannot use the parent zone", fmt.Sprintf("%s.\nFix the provider's backend setting %s.", err, auth.Attribute))
 	case err != nil:
 		diags.AddWarning("Could not check the parent zone", "Conflicting records will be reported at apply: "+err.Error())
 	}

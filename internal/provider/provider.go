@@ -5,6 +5,7 @@ package provider
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"crypto/x509"
 	"fmt"
 	"net/http"
@@ -204,7 +205,12 @@ func (p *PmgtmProvider) Configure(ctx context.Context, req provider.ConfigureReq
 			SecretAccessKey: valueOr(cfg.Route53.SecretAccessKey, ""),
 		})
 	}
-	if err != nil {
+	var cfgErr *parentzone.ConfigError
+	switch {
+	case errors.As(err, &cfgErr) && cfg.RFC2136 != nil:
+		resp.Diagnostics.AddAttributeError(path.Root("rfc2136").AtName(cfgErr.Attribute), "Invalid parent-zone backend configuration", err.Error())
+		return
+	case err != nil:
 		resp.Diagnostics.AddError("Invalid parent-zone backend configuration", err.Error())
 		return
 	}

@@ -3,6 +3,7 @@ package provider
 import (
 	"fmt"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/pmgtm/terraform-provider-pmgtm/internal/dnsrig"
 	"github.com/pmgtm/terraform-provider-pmgtm/internal/testutil/agentproc"
+	"github.com/pmgtm/terraform-provider-pmgtm/internal/testutil/bind"
 )
 
 // TestAccSignedParent runs a hostname's life in a DNSSEC-signed parent
@@ -150,4 +152,46 @@ func zoneKey(server, zone string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("no key-signing DNSKEY at %s", zone)
+}
+
+// TestAccParentAuthErrors: a wrong TSIG secret, an unknown key, a zone the
+// server does not serve and an update policy without pmgtm each stop the
+// plan with their own message, before anything is written.
+func TestAccParentAuthErrors(t *testing.T) {
+	if os.Getenv("TF_ACC") == "" {
+		t.Skip("acceptance test: set TF_ACC=1 (make test does)")
+	}
+	srv := bind.Start(t, bind.Options{Zone: "example.test"})
+	readOnly := bind.Start(t, bind.Options{Zone: "example.test", ReadOnlyKey: true})
+	provider := func(s *bind.Server, keyName, secret string) string {
+		return fmt.Sprintf("provider \"pmgtm\" {\n  rfc2136 {\n    server     = %q\n    key_name   = %q\n    key_secret = %q\n  }\n}\n", s.Addr, keyName, secret)
+	}
+	node := func(zone string) string {
+		return fmt.Sprintf("resource \"pmgtm_node\" \"lb1\" {\n  zone      = %q\n  name      = \"lb1\"\n  ipv4      = \"127.0.9.91\"\n  agent_url = \"http://127.0.9.91:1\"\n}\n", zone)
+	}
+	for name, c := range map[string]struct{ config, want string }{
+		"wrong secret":  {provider(srv, srv.KeyName, "d3Jvbmcgc2VjcmV0IGZvciB0aGUga2V5IDAxMjM0NTY3"), `(BADSIG)`},
+		"unknown key":   {provider(srv, "nobody.", srv.KeySecret), `(BADKEY)`},
+		"zone typo":     {provider(srv, srv.KeyName, srv.KeySecret), `does not serve zone`},
+		"update policy": {provider(readOnly, readOnly.KeyName, readOnly.KeySecret), `(REFUSED)`},
+		"bad secret":    {provider(srv, srv.KeyName, "not base64!"), `key_secret is not base64`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			zone := "example.test"
+			if name == "zone typo" {
+				zone = "example.tset"
+			}
+			resource.Test(t, resource.TestCase{
+				ProtoV6ProviderFactories: protoV6Providers,
+				Steps: []resource.TestStep{{
+					Config:      c.config + node(zone),
+					PlanOnly:    true,
+					ExpectError: regexp.MustCompile(regexp.QuoteMeta(c.want)),
+				}},
+			})
+		})
+	}
+	if got := lookup(t, srv, "lb1.example.test.", dns.TypeA); len(got) != 0 {
+		t.Fatalf("a refused plan wrote records: %v", got)
+	}
 }

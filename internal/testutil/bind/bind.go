@@ -21,6 +21,8 @@ type Options struct {
 	Zone    string   // default example.test
 	Records []string // extra zone-file lines, relative to the zone
 	Signing string   // "nsec", "nsec3" or "" (unsigned)
+	// ReadOnlyKey: the key may transfer the zone but not update it.
+	ReadOnlyKey bool
 }
 
 // Named returns the path of named; it skips the test when BIND is not
@@ -50,7 +52,7 @@ func Start(t testing.TB, o Options) *Server {
 	if o.Zone == "" {
 		o.Zone = "example.test"
 	}
-	s, err := dnsrig.StartBIND(dnsrig.BINDOptions{Dir: t.TempDir(), IP: o.IP, Port: o.Port, Zone: o.Zone, Records: o.Records, Signing: o.Signing})
+	s, err := dnsrig.StartBIND(dnsrig.BINDOptions{Dir: t.TempDir(), IP: o.IP, Port: o.Port, Zone: o.Zone, Records: o.Records, Signing: o.Signing, ReadOnlyKey: o.ReadOnlyKey})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,392 @@
+package parentzone
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/libdns/libdns"
+	"github.com/miekg/dns"
+)
+
+// RFC2136Config configures dynamic updates with TSIG against any RFC 2136
+// server (BIND, Knot, PowerDNS). Reads use a zone transfer (AXFR) signed
+// with the same key, so the server must allow both for it.
+type RFC2136Config struct {
+	Server       string // host[:port]; port 53 when omitted
+	KeyName      string
+	KeyAlgorithm string // hmac-sha256 (default) or hmac-sha512
+	KeySecret    string // base64
+}
+
+// ConfigError is a backend setting that cannot work, named by its
+// attribute in the provider block.
+type ConfigError struct {
+	Attribute, Message string
+}
+
+func (e *ConfigError) Error() string { return e.Message }
+
+// NewRFC2136 returns an RFC 2136 backend. Every answer it accepts is
+// signed with the key (an unsigned or badly signed answer is an error,
+// whatever its rcode), and every write is read back, signed, before it
+// counts as done.
+func NewRFC2136(cfg RFC2136Config) (Provider, error) {
+	alg := strings.TrimSuffix(strings.ToLower(cfg.KeyAlgorithm), ".")
+	switch alg {
+	case "", "hmac-sha256":
+		alg = dns.HmacSHA256
+	case "hmac-sha512":
+		alg = dns.HmacSHA512
+	default:
+		return nil, &ConfigError{"key_algorithm", fmt.Sprintf("rfc2136: key_algorithm %q is not supported; use hmac-sha256 or hmac-sha512", cfg.KeyAlgorithm)}
+	}
+	for _, req := range []struct{ attr, value, env string }{
+		{"server", cfg.Server, "PMGTM_RFC2136_SERVER"}, {"key_name", cfg.KeyName, "PMGTM_RFC2136_KEY_NAME"}, {"key_secret", cfg.KeySecret, "PMGTM_RFC2136_KEY_SECRET"},
+	} {
+		if req.value == "" {
+			return nil, &ConfigError{req.attr, fmt.Sprintf("rfc2136: %s is required (or %s)", req.attr, req.env)}
+		}
+	}
+	if _, err := base64.StdEncoding.DecodeString(cfg.KeySecret); err != nil {
+		return nil, &ConfigError{"key_secret", "rfc2136: key_secret is not base64 (the secret of a tsig-keygen key clause, e.g. \"kq3N...=\"): " + err.Error()}
+	}
+	server, err := withDefaultPort(cfg.Server)
+	if err != nil {
+		return nil, &ConfigError{"server", fmt.Sprintf("rfc2136: server %q: %v; use host or host:port, e.g. \"ns1.example.com:53\"", cfg.Server, err)}
+	}
+	if _, err := dns.NewRR(dns.Fqdn(cfg.KeyName) + " A 192.0.2.1"); err != nil {
+		return nil, &ConfigError{"key_name", fmt.Sprintf("rfc2136: key_name %q is not a domain name", cfg.KeyName)}
+	}
+	return &rfc2136Backend{server: server, keyName: dns.Fqdn(strings.ToLower(cfg.KeyName)), alg: alg, secret: cfg.KeySecret}, nil
+}
+
+func withDefaultPort(server string) (string, error) {
+	if _, _, err := net.SplitHostPort(server); err == nil {
+		return server, nil
+	}
+	host := strings.TrimSuffix(strings.TrimPrefix(server, "["), "]")
+	if host == "" || strings.ContainsAny(host, "/ ") {
+		return "", errors.New("no host")
+	}
+	return net.JoinHostPort(host, "53"), nil
+}
+
+// rfc2136Backend speaks RFC 2136 UPDATE and AXFR with TSIG (RFC 8945).
+type rfc2136Backend struct {
+	server, keyName, alg, secret string
+}
+
+var _ Provider = (*rfc2136Backend)(nil)
+
+// AuthError is an answer that proves the server will not do what pmgtm
+// asks with these settings: a rejected key, a zone it does not serve, an
+// update policy that forbids the change. It is never retried, and plan
+// reports it as an error.
+type AuthError struct {
+	Attribute string // the setting to look at: key_secret, key_name, server, ...
+	Message   string
+}
+
+func (e *AuthError) Error() string { return e.Message }
+
+func (b *rfc2136Backend) tsig() map[string]string { return map[string]string{b.keyName: b.secret} }
+
+// exchange sends a signed message over TCP and returns the answer only
+// when it is signed with the key and its signature verifies.
+func (b *rfc2136Backend) exchange(ctx context.Context, m *dns.Msg) (*dns.Msg, error) {
+	m.SetTsig(b.keyName, b.alg, 300, time.Now().Unix())
+	d := net.Dialer{Timeout: 10 * time.Second}
+	nc, err := d.DialContext(ctx, "tcp", b.server)
+	if err != nil {
+		return nil, err
+	}
+	defer nc.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		_ = nc.SetDeadline(dl)
+	} else {
+		_ = nc.SetDeadline(time.Now().Add(30 * time.Second))
+	}
+	co := &dns.Conn{Conn: nc}
+	out, mac, err := dns.TsigGenerate(m, b.secret, "", false)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := co.Write(out); err != nil {
+		return nil, err
+	}
+	raw := make([]byte, dns.MaxMsgSize)
+	n, err := co.Read(raw)
+	if err != nil {
+		return nil, err
+	}
+	raw = raw[:n]
+	resp := new(dns.Msg)
+	if err := resp.Unpack(raw); err != nil {
+		return nil, fmt.Errorf("unreadable answer from %s: %w", b.server, err)
+	}
+	if err := b.verify(resp, raw, mac, m); err != nil {
+		return nil, err
+	}
+	return resp, nil
+}
+
+// verify checks an answer's TSIG: present, for our key, without a TSIG
+// error, and a valid MAC over the message and our request's MAC.
+func (b *rfc2136Backend) verify(resp *dns.Msg, raw []byte, requestMAC string, req *dns.Msg) error {
+	t := resp.IsTsig()
+	op := dns.OpcodeToString[req.Opcode]
+	if t == nil {
+		return fmt.Errorf("the answer from %s to a signed %s is not signed (rcode %s), so pmgtm cannot trust it: something between pmgtm and the server, or the server itself, answers without the key %s",
+			b.server, op, dns.RcodeToString[resp.Rcode], b.keyName)
+	}
+	switch t.Error {
+	case dns.RcodeBadSig:
+		return &AuthError{"key_secret", fmt.Sprintf("%s rejected the TSIG signature (BADSIG): key_secret is not the secret of key %s on the server", b.server, b.keyName)}
+	case dns.RcodeBadKey:
+		return &AuthError{"key_name", fmt.Sprintf("%s does not know the TSIG key %s (BADKEY): check key_name (and key_algorithm) against the server's key", b.server, b.keyName)}
+	case dns.RcodeBadTime:
+		return &AuthError{"server", fmt.Sprintf("%s rejected the TSIG time (BADTIME): the clocks of this machine and the server differ by more than 5 minutes", b.server)}
+	case dns.RcodeSuccess:
+	default:
+		return fmt.Errorf("%s answered with TSIG error %s", b.server, dns.RcodeToString[int(t.Error)])
+	}
+	if !strings.EqualFold(t.Hdr.Name, b.keyName) {
+		return fmt.Errorf("the answer from %s is signed with key %s, not %s", b.server, t.Hdr.Name, b.keyName)
+	}
+	if err := dns.TsigVerify(raw, b.secret, requestMAC, false); err != nil {
+		return fmt.Errorf("the answer from %s to a signed %s has a bad TSIG signature (%v), so pmgtm does not trust it", b.server, op, err)
+	}
+	return nil
+}
+
+// rcodeError explains a refused operation on zone.
+func (b *rfc2136Backend) rcodeError(resp *dns.Msg, op, zone string) error {
+	switch resp.Rcode {
+	case dns.RcodeSuccess:
+		return nil
+	case dns.RcodeNotAuth:
+		return &AuthError{"server", fmt.Sprintf("%s is not authoritative for zone %s (NOTAUTH): check the zone name and that server is its primary", b.server, zone)}
+	case dns.RcodeNotZone:
+		return &AuthError{"server", fmt.Sprintf("%s: a name is outside zone %s (NOTZONE)", b.server, zone)}
+	case dns.RcodeRefused:
+		return &AuthError{"key_name", fmt.Sprintf("%s refused the %s on zone %s (REFUSED): its policy does not let key %s do it; allow it updates and transfers of the zone (BIND: allow-update and allow-transfer; Knot: an ACL with update and transfer; PowerDNS: TSIG-ALLOW-DNSUPDATE and TSIG-ALLOW-AXFR)", b.server, op, zone, b.keyName)}
+	}
+	msg := fmt.Sprintf("%s answered the %s on zone %s with %s", b.server, op, zone, dns.RcodeToString[resp.Rcode])
+	if opt := resp.IsEdns0(); opt != nil {
+		for _, o := range opt.Option {
+			if ede, ok := o.(*dns.EDNS0_EDE); ok {
+				msg += fmt.Sprintf(" (%s: %s)", dns.ExtendedErrorCodeToString[ede.InfoCode], ede.ExtraText)
+			}
+		}
+	}
+	return errors.New(msg)
+}
+
+// GetRecords transfers the zone. A signed SOA query comes first: its
+// answer tells a rejected key, or a server that does not serve the zone,
+// apart from everything else. The first and last messages of the transfer
+// must be signed (RFC 8945 5.3.1 lets the ones between go unsigned); every
+// signed one is verified in sequence.
+func (b *rfc2136Backend) GetRecords(ctx context.Context, zone string) ([]libdns.Record, error) {
+	zone = dns.Fqdn(zone)
+	soa, err := b.exchange(ctx, new(dns.Msg).SetQuestion(zone, dns.TypeSOA))
+	if err != nil {
+		return nil, err
+	}
+	if soa.Rcode != dns.RcodeSuccess || !soa.Authoritative || len(soa.Answer) == 0 {
+		return nil, &AuthError{"server", fmt.Sprintf("%s does not serve zone %s (its SOA query got %s, authoritative=%v): check the zone name and that server is the zone's primary",
+			b.server, zone, dns.RcodeToString[soa.Rcode], soa.Authoritative)}
+	}
+	d := net.Dialer{Timeout: 10 * time.Second}
+	nc, err := d.DialContext(ctx, "tcp", b.server)
+	if err != nil {
+		return nil, fmt.Errorf("dial: %w", err)
+	}
+	defer nc.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		_ = nc.SetDeadline(dl)
+	} else {
+		_ = nc.SetDeadline(time.Now().Add(60 * time.Second))
+	}
+	tr := &dns.Transfer{Conn: &dns.Conn{Conn: nc}, TsigSecret: b.tsig()}
+	q := new(dns.Msg).SetAxfr(zone)
+	q.SetTsig(b.keyName, b.alg, 300, time.Now().Unix())
+	if err := tr.WriteMsg(q); err != nil {
+		return nil, fmt.Errorf("zone transfer of %s: %w", zone, err)
+	}
+	var out []libdns.Record
+	for i := 0; ; i++ {
+		m, err := tr.ReadMsg()
+		if err != nil {
+			return nil, fmt.Errorf("zone transfer of %s from %s: %w", zone, b.server, classifyTsig(err, b))
+		}
+		if err := b.rcodeError(m, "zone transfer", zone); err != nil {
+			return nil, err
+		}
+		last := len(m.Answer) > 0 && m.Answer[len(m.Answer)-1].Header().Rrtype == dns.TypeSOA && (i > 0 || len(m.Answer) > 1)
+		if (i == 0 || last) && m.IsTsig() == nil {
+			return nil, fmt.Errorf("the zone transfer of %s from %s is not signed, so pmgtm cannot trust it", zone, b.server)
+		}
+		for _, rr := range m.Answer {
+			out = append(out, fromRR(rr, zone))
+		}
+		if last {
+			// The closing SOA repeats the opening one.
+			return out[:len(out)-1], nil
+		}
+	}
+}
+
+// classifyTsig turns miekg's TSIG verification errors into what to fix.
+func classifyTsig(err error, b *rfc2136Backend) error {
+	if errors.Is(err, dns.ErrSig) || errors.Is(err, dns.ErrAuth) {
+		return fmt.Errorf("the answer's TSIG signature does not verify with key %s (%v): key_secret may be wrong, or something between pmgtm and the server changes the answers", b.keyName, err)
+	}
+	return err
+}
+
+// fromRR converts a transferred record to libdns form.
+func fromRR(rr dns.RR, zone string) libdns.Record {
+	hdr := rr.Header()
+	r := libdns.RR{Name: libdns.RelativeName(hdr.Name, zone), TTL: time.Duration(hdr.Ttl) * time.Second}
+	hdrText := hdr.String()
+	r.Type = dns.TypeToString[hdr.Rrtype]
+	if _, ok := rr.(*dns.RFC3597); ok {
+		r.Type = fmt.Sprintf("TYPE%d", hdr.Rrtype)
+		hdrText = fmt.Sprintf("%s\t%d\tCLASS%d\t%s\t", strings.SplitN(hdrText, "\t", 2)[0], hdr.Ttl, hdr.Class, r.Type)
+	}
+	if txt, ok := rr.(*dns.TXT); ok {
+		r.Data = strings.Join(txt.Txt, "")
+	} else {
+		r.Data = strings.TrimPrefix(rr.String(), hdrText)
+	}
+	if parsed, err := r.Parse(); err == nil {
+		return parsed
+	}
+	return r
+}
+
+// toRR renders a libdns record in zone.
+func toRR(rec libdns.Record, zone string) (dns.RR, error) {
+	r := rec.RR()
+	data := r.Data
+	if r.Type == "TXT" {
+		var chunks []string
+		for runes := []rune(data); len(runes) > 0; {
+			n := min(255, len(runes))
+			chunks = append(chunks, fmt.Sprintf("%q", string(runes[:n])))
+			runes = runes[n:]
+		}
+		data = strings.Join(chunks, " ")
+		if data == "" {
+			data = `""`
+		}
+	}
+	return dns.NewRR(fmt.Sprintf("$ORIGIN %s\n%s %d IN %s %s", zone, r.Name, int(r.TTL.Seconds()), r.Type, data))
+}
+
+// ProbeWrite asks whether the key may update the zone, changing nothing:
+// an UPDATE whose only content is the prerequisite that the zone's SOA
+// exists (RFC 2136 2.4.1). The server checks its update policy for the
+// message, so a key without update rights is refused at plan time.
+func (b *rfc2136Backend) ProbeWrite(ctx context.Context, zone string) error {
+	zone = dns.Fqdn(zone)
+	m := new(dns.Msg).SetUpdate(zone)
+	m.RRsetUsed([]dns.RR{&dns.ANY{Hdr: dns.RR_Header{Name: zone, Rrtype: dns.TypeSOA, Class: dns.ClassANY}}})
+	resp, err := b.exchange(ctx, m)
+	if err != nil {
+		return err
+	}
+	return b.rcodeError(resp, "update", zone)
+}
+
+func (b *rfc2136Backend) AppendRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
+	return recs, b.update(ctx, zone, recs, true)
+}
+
+func (b *rfc2136Backend) DeleteRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
+	return recs, b.update(ctx, zone, recs, false)
+}
+
+// update adds or removes exactly recs in one UPDATE message, then reads
+// them back: a write that the server acknowledged but did not make fails
+// here, naming the record.
+func (b *rfc2136Backend) update(ctx context.Context, zone string, recs []libdns.Record, add bool) error {
+	zone = dns.Fqdn(zone)
+	m := new(dns.Msg).SetUpdate(zone)
+	rrs := make([]dns.RR, 0, len(recs))
+	for _, rec := range recs {
+		rr, err := toRR(rec, zone)
+		if err != nil {
+			return fmt.Errorf("invalid record %+v: %w", rec.RR(), err)
+		}
+		rrs = append(rrs, rr)
+	}
+	if add {
+		m.Insert(rrs)
+	} else {
+		m.Remove(rrs)
+	}
+	resp, err := b.exchange(ctx, m)
+	if err != nil {
+		return err
+	}
+	if err := b.rcodeError(resp, "update", zone); err != nil {
+		return err
+	}
+	return b.readBack(ctx, zone, rrs, add)
+}
+
+// readBack asks the server, signed, for each changed name and type and
+// checks that every record is there (add) or gone (remove).
+func (b *rfc2136Backend) readBack(ctx context.Context, zone string, rrs []dns.RR, add bool) error {
+	type key struct {
+		name  string
+		rtype uint16
+	}
+	var keys []key
+	for _, rr := range rrs {
+		k := key{strings.ToLower(rr.Header().Name), rr.Header().Rrtype}
+		if !slices.Contains(keys, k) {
+			keys = append(keys, k)
+		}
+	}
+	for _, k := range keys {
+		q := new(dns.Msg).SetQuestion(k.name, k.rtype)
+		q.RecursionDesired = false
+		resp, err := b.exchange(ctx, q)
+		if err != nil {
+			return fmt.Errorf("reading back %s %s: %w", k.name, dns.TypeToString[k.rtype], err)
+		}
+		var have []string
+		for _, rr := range append(resp.Answer, resp.Ns...) {
+			if strings.EqualFold(rr.Header().Name, k.name) && rr.Header().Rrtype == k.rtype {
+				have = append(have, rdata(rr))
+			}
+		}
+		for _, rr := range rrs {
+			if strings.ToLower(rr.Header().Name) != k.name || rr.Header().Rrtype != k.rtype {
+				continue
+			}
+			if present := slices.Contains(have, rdata(rr)); present != add {
+				verb := map[bool]string{true: "added", false: "deleted"}[add]
+				return fmt.Errorf("%s acknowledged the update but %s was not %s: the server did not make the change (is it the primary, and is something in front of it answering instead?)",
+					b.server, strings.ReplaceAll(rr.String(), "\t", " "), verb)
+			}
+		}
+	}
+	return nil
+}
+
+// rdata is a record's data in canonical text form, for comparison.
+func rdata(rr dns.RR) string {
+	c := dns.Copy(rr)
+	c.Header().Name, c.Header().Ttl = ".", 0
+	return strings.ToLower(c.String())
+}

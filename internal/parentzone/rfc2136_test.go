@@ -1,0 +1,204 @@
+package parentzone
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"net"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/libdns/libdns"
+	"github.com/miekg/dns"
+
+	"github.com/pmgtm/terraform-provider-pmgtm/internal/testutil/bind"
+)
+
+func rfc2136For(t *testing.T, srv *bind.Server, server, keyName, secret string) Provider {
+	t.Helper()
+	p, err := NewRFC2136(RFC2136Config{Server: server, KeyName: keyName, KeySecret: secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestRFC2136Config(t *testing.T) {
+	p, err := NewRFC2136(RFC2136Config{Server: "192.0.2.53", KeyName: "k", KeySecret: "c2VjcmV0"})
+	if err != nil || p.(*rfc2136Backend).server != "192.0.2.53:53" {
+		t.Fatalf("server without a port: %v %+v", err, p)
+	}
+	if p, _ := NewRFC2136(RFC2136Config{Server: "2001:db8::53", KeyName: "k", KeySecret: "c2VjcmV0"}); p.(*rfc2136Backend).server != "[2001:db8::53]:53" {
+		t.Fatalf("IPv6 server without a port: %+v", p)
+	}
+	for _, c := range []struct {
+		cfg  RFC2136Config
+		attr string
+	}{
+		{RFC2136Config{Server: "ns1:53", KeyName: "k", KeySecret: "not base64!"}, "key_secret"},
+		{RFC2136Config{Server: "ns1:53", KeyName: "k", KeySecret: "c2VjcmV0", KeyAlgorithm: "hmac-md5"}, "key_algorithm"},
+		{RFC2136Config{KeyName: "k", KeySecret: "c2VjcmV0"}, "server"},
+		{RFC2136Config{Server: "ns1:53", KeyName: "bad key", KeySecret: "c2VjcmV0"}, "key_name"},
+	} {
+		_, err := NewRFC2136(c.cfg)
+		var ce *ConfigError
+		if !errors.As(err, &ce) || ce.Attribute != c.attr {
+			t.Errorf("%+v: %v, want a ConfigError on %s", c.cfg, err, c.attr)
+		}
+	}
+}
+
+// TestRFC2136AuthErrors: each way the server turns pmgtm down has its own
+// message naming the setting to fix, and is never retried.
+func TestRFC2136AuthErrors(t *testing.T) {
+	ctx := context.Background()
+	srv := bind.Start(t, bind.Options{Zone: testZone})
+	readOnly := bind.Start(t, bind.Options{Zone: testZone, ReadOnlyKey: true})
+	wrong := make([]byte, 32)
+	_, _ = rand.Read(wrong)
+	cases := []struct {
+		name      string
+		p         Provider
+		zone      string
+		write     bool
+		attr, msg string
+	}{
+		{"wrong secret", rfc2136For(t, srv, srv.Addr, srv.KeyName, base64.StdEncoding.EncodeToString(wrong)), testZone, false, "key_secret", "BADSIG"},
+		{"unknown key", rfc2136For(t, srv, srv.Addr, "no-such-key.", srv.KeySecret), testZone, false, "key_name", "BADKEY"},
+		{"zone typo", rfc2136For(t, srv, srv.Addr, srv.KeyName, srv.KeySecret), "example.tset", false, "server", "does not serve zone example.tset."},
+		{"update policy", rfc2136For(t, readOnly, readOnly.Addr, readOnly.KeyName, readOnly.KeySecret), testZone, true, "key_name", "REFUSED"},
+	}
+	for _, c := range cases {
+		var err error
+		if c.write {
+			err = c.p.(WriteProber).ProbeWrite(ctx, c.zone)
+		} else {
+			_, err = c.p.GetRecords(ctx, c.zone)
+		}
+		var auth *AuthError
+		if !errors.As(err, &auth) || auth.Attribute != c.attr || !strings.Contains(err.Error(), c.msg) || Retryable(err) {
+			t.Errorf("%s: %v; want an AuthError on %s mentioning %s", c.name, err, c.attr, c.msg)
+		}
+	}
+	// The manager's plan-time check reports the refused update policy.
+	m := newManager(t, cases[3].p, "default")
+	if err := m.Check(ctx, testZone, "api", []string{"NS"}, EnsureOptions{}); !strings.Contains(Err(err), "REFUSED") {
+		t.Errorf("plan-time check with a read-only key: %v", err)
+	}
+}
+
+// Err is err's text, or "".
+func Err(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// frontProxy sits between pmgtm and BIND: it forwards every message, but
+// answers UPDATEs itself, unsigned, or (signed) when it knows the key, the
+// way a misbehaving secondary or a middlebox would.
+func frontProxy(t *testing.T, backend string, secret string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+				client := &dns.Conn{Conn: c}
+				raw := make([]byte, dns.MaxMsgSize)
+				n, err := client.Read(raw)
+				if err != nil {
+					return
+				}
+				req := new(dns.Msg)
+				if req.Unpack(raw[:n]) != nil {
+					return
+				}
+				if req.Opcode == dns.OpcodeUpdate {
+					resp := new(dns.Msg).SetReply(req)
+					out, _ := resp.Pack()
+					if t := req.IsTsig(); t != nil && secret != "" {
+						resp.SetTsig(t.Hdr.Name, t.Algorithm, 300, time.Now().Unix())
+						out, _, _ = dns.TsigGenerate(resp, secret, t.MAC, false)
+					}
+					_, _ = client.Write(out)
+					return
+				}
+				up, err := net.DialTimeout("tcp", backend, 5*time.Second)
+				if err != nil {
+					return
+				}
+				defer up.Close()
+				_ = up.SetDeadline(time.Now().Add(10 * time.Second))
+				server := &dns.Conn{Conn: up}
+				if _, err := server.Write(raw[:n]); err != nil {
+					return
+				}
+				for { // relay every message of the answer (AXFR has several)
+					m, err := server.Read(raw)
+					if err != nil {
+						return
+					}
+					if _, err := client.Write(raw[:m]); err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// TestRFC2136AnswersVerified: an UPDATE answered by something other than
+// the server fails, whether the answer is unsigned or signed but the change
+// never happened; the zone is unchanged.
+func TestRFC2136AnswersVerified(t *testing.T) {
+	ctx := context.Background()
+	srv := bind.Start(t, bind.Options{Zone: testZone})
+	rec := []libdns.Record{libdns.Address{Name: "spoofed", TTL: 300 * time.Second, IP: netip.MustParseAddr("127.0.0.77")}}
+	for _, c := range []struct {
+		name, secret, msg string
+	}{
+		{"unsigned answer", "", "is not signed"},
+		{"signed answer, no change", srv.KeySecret, "was not added"},
+	} {
+		p := rfc2136For(t, srv, frontProxy(t, srv.Addr, c.secret), srv.KeyName, srv.KeySecret)
+		if _, err := p.GetRecords(ctx, testZone); err != nil {
+			t.Fatalf("%s: reads pass through: %v", c.name, err)
+		}
+		_, err := p.AppendRecords(ctx, testZone, rec)
+		if !strings.Contains(Err(err), c.msg) {
+			t.Errorf("%s: %v; want an error mentioning %q", c.name, err, c.msg)
+		}
+	}
+	direct := rfc2136For(t, srv, srv.Addr, srv.KeyName, srv.KeySecret)
+	recs, err := direct.GetRecords(ctx, testZone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range recs {
+		if r.RR().Name == "spoofed" {
+			t.Fatalf("the zone changed: %+v", r.RR())
+		}
+	}
+	// And the real server, for contrast: the write lands and reads back.
+	if _, err := direct.AppendRecords(ctx, testZone, rec); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := direct.DeleteRecords(ctx, testZone, rec); err != nil {
+		t.Fatal(err)
+	}
+}
