@@ -150,4 +150,3 @@ func NewRoute53(cfg Route53Config) (Provider, error) {
 		Profile: cfg.Profile, AccessKeyId: cfg.AccessKeyID, SecretAccessKey: cfg.SecretAccessKey,
 		SessionToken: cfg.SessionToken, MaxRetries: cfg.MaxRetries}, nil
 }
-

@@ -5,8 +5,8 @@ package provider
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
