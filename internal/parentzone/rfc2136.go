@@ -160,7 +160,7 @@ func (b *rfc2136Backend) verify(resp *dns.Msg, raw []byte, requestMAC string, re
 		return fmt.Errorf("the answer from %s is signed with key %s, not %s", b.server, t.Hdr.Name, b.keyName)
 	}
 	if err := dns.TsigVerify(raw, b.secret, requestMAC, false); err != nil {
-		return fmt.Errorf("the answer from %s to a signed %s has a bad TSIG signature (%v), so pmgtm does not trust it", b.server, op, err)
+		return fmt.Errorf("the answer from %s to a signed %s has a bad TSIG signature (%w), so pmgtm does not trust it", b.server, op, err)
 	}
 	return nil
 }
@@ -246,7 +246,7 @@ func (b *rfc2136Backend) GetRecords(ctx context.Context, zone string) ([]libdns.
 // classifyTsig turns miekg's TSIG verification errors into what to fix.
 func classifyTsig(err error, b *rfc2136Backend) error {
 	if errors.Is(err, dns.ErrSig) || errors.Is(err, dns.ErrAuth) {
-		return fmt.Errorf("the answer's TSIG signature does not verify with key %s (%v): key_secret may be wrong, or something between pmgtm and the server changes the answers", b.keyName, err)
+		return fmt.Errorf("the answer's TSIG signature does not verify with key %s (%w): key_secret may be wrong, or something between pmgtm and the server changes the answers", b.keyName, err)
 	}
 	return err
 }
