@@ -177,7 +177,7 @@ func Run(ctx context.Context, o Options) (err error) {
 
 // terraform prepares a working copy of the demo configuration that uses
 // the provider built from this checkout, and returns a runner for it.
-func (d *demo) terraform(parent *dnsrig.BIND, token string) (func(args ...string) (string, error), error) {
+func (d *demo) terraform(parent *dnsrig.Primary, token string) (func(args ...string) (string, error), error) {
 	work := filepath.Join(d.dir, "terraform")
 	if err := os.MkdirAll(work, 0o755); err != nil {
 		return nil, err

@@ -5,15 +5,10 @@
 package dnsrig
 
 import (
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/miekg/dns"
@@ -39,8 +34,9 @@ type BINDOptions struct {
 	Root bool
 }
 
-// BIND is a running named.
-type BIND struct {
+// Primary is a running primary server of one zone (BIND, Knot DNS or
+// PowerDNS) that a TSIG key may update and transfer.
+type Primary struct {
 	Addr      string // host:port
 	Zone      string // without trailing dot
 	KeyName   string
@@ -54,7 +50,7 @@ func NamedPath() string { return findBinary("/usr/sbin/named", "/usr/bin/named")
 
 // StartBIND runs named as the primary of a fresh zone that the TSIG key
 // may update and transfer, and waits until it answers.
-func StartBIND(o BINDOptions) (*BIND, error) {
+func StartBIND(o BINDOptions) (*Primary, error) {
 	named := NamedPath()
 	if named == "" {
 		return nil, errors.New("named not found: apt-get install bind9")
@@ -62,13 +58,9 @@ func StartBIND(o BINDOptions) (*BIND, error) {
 	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
 		return nil, err
 	}
-	secret := make([]byte, 32)
-	_, _ = rand.Read(secret)
-	b := &BIND{Addr: net.JoinHostPort(o.IP, strconv.Itoa(o.Port)), Zone: o.Zone, KeyName: "pmgtm-test.",
-		KeySecret: base64.StdEncoding.EncodeToString(secret), Dir: o.Dir}
+	b := newPrimary(o)
 	zoneFile := filepath.Join(o.Dir, o.Zone+".zone")
-	zone := fmt.Sprintf("$TTL 300\n@ SOA ns1.%[1]s. hostmaster.%[1]s. 1 3600 600 86400 60\n@ NS ns1.%[1]s.\nns1 A %[2]s\n%[3]s\n",
-		o.Zone, o.IP, strings.Join(o.Records, "\n"))
+	zone := zoneText(o)
 	conf := fmt.Sprintf(`options {
 	directory "%[1]s";
 	pid-file "%[1]s/named.pid";
@@ -148,8 +140,8 @@ func signingClause(signing string) string {
 	return ""
 }
 
-// Stop ends named and waits for it.
-func (b *BIND) Stop() { b.proc.stop() }
+// Stop ends the server and waits for it.
+func (b *Primary) Stop() { b.proc.stop() }
 
-// Log returns named's output so far.
-func (b *BIND) Log() string { return b.proc.log() }
+// Log returns the server's output so far.
+func (b *Primary) Log() string { return b.proc.log() }

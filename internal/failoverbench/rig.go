@@ -32,7 +32,7 @@ const (
 // resolvers under test.
 type Rig struct {
 	Dir, Binary string
-	parent      *dnsrig.BIND
+	parent      *dnsrig.Primary
 	agents      [2]*dnsrig.Agent
 	lbs         [2]*dnsrig.LoadBalancer
 	mode        string

@@ -44,10 +44,15 @@ type backend struct {
 func backends(t *testing.T) []backend {
 	var out []backend
 
-	for _, signing := range []string{"", "nsec", "nsec3"} {
-		out = append(out, backend{name: "bind-rfc2136" + map[string]string{"": "", "nsec": "-nsec", "nsec3": "-nsec3"}[signing],
+	// Every RFC 2136 primary pmgtm supports, unsigned and signed.
+	for _, primary := range []struct{ software, signing string }{
+		{"bind", ""}, {"bind", "nsec"}, {"bind", "nsec3"}, {"knot", ""}, {"knot", "nsec"}, {"knot", "nsec3"},
+		{"pdns", ""}, {"pdns", "nsec"}, {"pdns", "nsec3"},
+	} {
+		software, signing := primary.software, primary.signing
+		out = append(out, backend{name: software + "-rfc2136" + map[string]string{"": "", "nsec": "-nsec", "nsec3": "-nsec3"}[signing],
 			newProvider: func(t *testing.T) Provider {
-				srv := bindFor(t, signing)
+				srv := bindFor(t, software, signing)
 				p, err := NewRFC2136(RFC2136Config{Server: srv.Addr, KeyName: srv.KeyName, KeyAlgorithm: "hmac-sha256", KeySecret: srv.KeySecret})
 				if err != nil {
 					t.Fatal(err)
@@ -55,7 +60,7 @@ func backends(t *testing.T) []backend {
 				return p
 			},
 			putForeign: func(t *testing.T, r Record) {
-				srv := bindFor(t, signing)
+				srv := bindFor(t, software, signing)
 				rr, err := dns.NewRR(fmt.Sprintf("%s.%s. %d IN %s %s", r.Name, srv.Zone, r.TTL, r.Type, r.Value))
 				if err != nil {
 					t.Fatal(err)
@@ -127,8 +132,8 @@ func backends(t *testing.T) []backend {
 		},
 	})
 	// Emulators: a provider whose every call waits 2 s.
-	for i := range out[3:] {
-		b := &out[3+i]
+	for i := range out[9:] {
+		b := &out[9+i]
 		b.slowProvider = func(t *testing.T) Provider {
 			b.faults.SetLatency(2 * time.Second)
 			t.Cleanup(b.faults.Clear)
@@ -144,13 +149,13 @@ var (
 	bindServers = map[*testing.T]*bind.Server{}
 )
 
-func bindFor(t *testing.T, signing string) *bind.Server {
+func bindFor(t *testing.T, software, signing string) *bind.Server {
 	bindMu.Lock()
 	defer bindMu.Unlock()
 	if s := bindServers[t]; s != nil {
 		return s
 	}
-	s := bind.Start(t, bind.Options{Zone: testZone, Signing: signing})
+	s := bind.Start(t, bind.Options{Zone: testZone, Signing: signing, Software: software})
 	bindServers[t] = s
 	t.Cleanup(func() { bindMu.Lock(); delete(bindServers, t); bindMu.Unlock() })
 	return s

@@ -214,33 +214,35 @@ func (b *rfc2136Backend) GetRecords(ctx context.Context, zone string) ([]libdns.
 	} else {
 		_ = nc.SetDeadline(time.Now().Add(60 * time.Second))
 	}
+	// miekg's Transfer verifies every message of the transfer in sequence
+	// (RFC 8945 5.3.1) and refuses an unsigned one (ErrNoSig).
 	tr := &dns.Transfer{Conn: &dns.Conn{Conn: nc}, TsigSecret: b.tsig()}
 	q := new(dns.Msg).SetAxfr(zone)
 	q.SetTsig(b.keyName, b.alg, 300, time.Now().Unix())
-	if err := tr.WriteMsg(q); err != nil {
+	envelopes, err := tr.In(q, b.server)
+	if err != nil {
 		return nil, fmt.Errorf("zone transfer of %s: %w", zone, err)
 	}
 	var out []libdns.Record
-	for i := 0; ; i++ {
-		m, err := tr.ReadMsg()
-		if err != nil {
-			return nil, fmt.Errorf("zone transfer of %s from %s: %w", zone, b.server, classifyTsig(err, b))
+	for e := range envelopes {
+		if e.Error != nil {
+			switch {
+			case errors.Is(e.Error, dns.ErrNoSig):
+				return nil, fmt.Errorf("the zone transfer of %s from %s is not signed, so pmgtm cannot trust it", zone, b.server)
+			case strings.Contains(e.Error.Error(), "bad xfr rcode: 5"):
+				return nil, &AuthError{"key_name", fmt.Sprintf("%s refused the zone transfer of %s (REFUSED): allow key %s to transfer the zone (BIND: allow-transfer; Knot: an ACL with transfer; PowerDNS: TSIG-ALLOW-AXFR)", b.server, zone, b.keyName)}
+			}
+			return nil, fmt.Errorf("zone transfer of %s from %s: %w", zone, b.server, classifyTsig(e.Error, b))
 		}
-		if err := b.rcodeError(m, "zone transfer", zone); err != nil {
-			return nil, err
-		}
-		last := len(m.Answer) > 0 && m.Answer[len(m.Answer)-1].Header().Rrtype == dns.TypeSOA && (i > 0 || len(m.Answer) > 1)
-		if (i == 0 || last) && m.IsTsig() == nil {
-			return nil, fmt.Errorf("the zone transfer of %s from %s is not signed, so pmgtm cannot trust it", zone, b.server)
-		}
-		for _, rr := range m.Answer {
+		for _, rr := range e.RR {
 			out = append(out, fromRR(rr, zone))
 		}
-		if last {
-			// The closing SOA repeats the opening one.
-			return out[:len(out)-1], nil
-		}
 	}
+	if len(out) < 2 {
+		return nil, fmt.Errorf("zone transfer of %s from %s ended early", zone, b.server)
+	}
+	// The closing SOA repeats the opening one.
+	return out[:len(out)-1], nil
 }
 
 // classifyTsig turns miekg's TSIG verification errors into what to fix.

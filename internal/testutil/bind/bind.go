@@ -11,7 +11,7 @@ import (
 )
 
 // Server is a running named.
-type Server = dnsrig.BIND
+type Server = dnsrig.Primary
 
 // Options configure Start. Zero values pick 127.0.0.1, a free port and
 // the zone example.test.
@@ -23,6 +23,8 @@ type Options struct {
 	Signing string   // "nsec", "nsec3" or "" (unsigned)
 	// ReadOnlyKey: the key may transfer the zone but not update it.
 	ReadOnlyKey bool
+	// Software is the primary server: "bind" (default), "knot" or "pdns".
+	Software string
 }
 
 // Named returns the path of named; it skips the test when BIND is not
@@ -38,11 +40,28 @@ func Named(t testing.TB) string {
 	return ""
 }
 
-// Start runs named with a fresh zone and waits until it answers; the test's
-// cleanup stops it.
+func require(t testing.TB, path, packages string) {
+	if path != "" {
+		return
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatalf("%s missing in CI; make test installs it", packages)
+	}
+	t.Skipf("not installed: apt-get install %s, or run make test", packages)
+}
+
+// Start runs the primary server (named unless o.Software says otherwise)
+// with a fresh zone and waits until it answers; the test's cleanup stops it.
 func Start(t testing.TB, o Options) *Server {
 	t.Helper()
-	Named(t)
+	switch o.Software {
+	case "", "bind":
+		Named(t)
+	case "knot":
+		require(t, dnsrig.KnotPath(), "knot")
+	case "pdns":
+		require(t, dnsrig.PowerDNSPath(), "pdns-server pdns-backend-sqlite3 sqlite3")
+	}
 	if o.IP == "" {
 		o.IP = "127.0.0.1"
 	}
@@ -52,7 +71,13 @@ func Start(t testing.TB, o Options) *Server {
 	if o.Zone == "" {
 		o.Zone = "example.test"
 	}
-	s, err := dnsrig.StartBIND(dnsrig.BINDOptions{Dir: t.TempDir(), IP: o.IP, Port: o.Port, Zone: o.Zone, Records: o.Records, Signing: o.Signing, ReadOnlyKey: o.ReadOnlyKey})
+	opts := dnsrig.BINDOptions{Dir: t.TempDir(), IP: o.IP, Port: o.Port, Zone: o.Zone, Records: o.Records, Signing: o.Signing, ReadOnlyKey: o.ReadOnlyKey}
+	start := map[string]func(dnsrig.BINDOptions) (*Server, error){"": dnsrig.StartBIND, "bind": dnsrig.StartBIND,
+		"knot": dnsrig.StartKnot, "pdns": dnsrig.StartPowerDNS}[o.Software]
+	if start == nil {
+		t.Fatalf("unknown primary server %q", o.Software)
+	}
+	s, err := start(opts)
 	if err != nil {
 		t.Fatal(err)
 	}

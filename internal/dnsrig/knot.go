@@ -1,0 +1,112 @@
+package dnsrig
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// KnotPath finds knotd, or returns "".
+func KnotPath() string { return findBinary("/usr/sbin/knotd", "/usr/bin/knotd") }
+
+// StartKnot runs Knot DNS as the primary of a fresh zone that the TSIG key
+// may update and transfer (Debian's knot package), signed by Knot itself
+// when o.Signing asks for it.
+func StartKnot(o BINDOptions) (*Primary, error) {
+	knotd := KnotPath()
+	if knotd == "" {
+		return nil, errors.New("knotd not found: apt-get install knot")
+	}
+	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
+		return nil, err
+	}
+	p := newPrimary(o)
+	zoneFile := filepath.Join(o.Dir, o.Zone+".zone")
+	if err := os.WriteFile(zoneFile, []byte(zoneText(o)), 0o644); err != nil {
+		return nil, err
+	}
+	signing := ""
+	switch o.Signing {
+	case "nsec":
+		signing = "\n    dnssec-signing: on\n    dnssec-policy: pmgtm-nsec"
+	case "nsec3":
+		signing = "\n    dnssec-signing: on\n    dnssec-policy: pmgtm-nsec3"
+	}
+	acl := "[update, transfer]"
+	if o.ReadOnlyKey {
+		acl = "[transfer]"
+	}
+	conf := fmt.Sprintf(`server:
+    rundir: "%[1]s"
+    listen: %[2]s@%[3]d
+control:
+    listen: "%[1]s/knot.sock"
+database:
+    storage: "%[1]s"
+log:
+  - target: stderr
+    any: info
+key:
+  - id: %[4]s
+    algorithm: hmac-sha256
+    secret: %[5]s
+acl:
+  - id: pmgtm
+    key: %[4]s
+    action: %[8]s
+policy:
+  - id: pmgtm-nsec
+    algorithm: ecdsap256sha256
+    single-type-signing: on
+  - id: pmgtm-nsec3
+    algorithm: ecdsap256sha256
+    single-type-signing: on
+    nsec3: on
+    nsec3-iterations: 0
+    nsec3-salt-length: 0
+template:
+  - id: default
+    storage: "%[1]s"
+    zonefile-sync: -1
+    zonefile-load: difference-no-serial
+    journal-content: all
+zone:
+  - domain: %[6]s
+    file: "%[7]s"
+    acl: pmgtm%[9]s
+`, o.Dir, o.IP, o.Port, p.KeyName, p.KeySecret, o.Zone, zoneFile, acl, signing)
+	confFile := filepath.Join(o.Dir, "knot.conf")
+	proc, err := launch("knot", o.Dir, confFile, conf, p.Addr, o.Zone, knotd, "-c", confFile)
+	if err != nil {
+		return nil, err
+	}
+	p.proc = proc
+	if o.Signing != "" {
+		if err := waitSigned(p.Addr, o.Zone, 30*time.Second); err != nil {
+			proc.stop()
+			return nil, fmt.Errorf("knotd: %w\n%s", err, proc.log())
+		}
+	}
+	return p, nil
+}
+
+// newPrimary makes the address and a fresh TSIG key of a primary server.
+func newPrimary(o BINDOptions) *Primary {
+	secret := make([]byte, 32)
+	_, _ = rand.Read(secret)
+	return &Primary{Addr: net.JoinHostPort(o.IP, strconv.Itoa(o.Port)), Zone: o.Zone, KeyName: "pmgtm-test.",
+		KeySecret: base64.StdEncoding.EncodeToString(secret), Dir: o.Dir}
+}
+
+// zoneText is the starting zone: SOA, the server as its NS, and o.Records.
+func zoneText(o BINDOptions) string {
+	return fmt.Sprintf("$ORIGIN %[1]s.\n$TTL 300\n@ SOA ns1.%[1]s. hostmaster.%[1]s. 1 3600 600 86400 60\n@ NS ns1.%[1]s.\nns1 A %[2]s\n%[3]s\n",
+		o.Zone, o.IP, strings.Join(o.Records, "\n"))
+}
