@@ -103,9 +103,9 @@ func (p *PmgtmProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp
 		},
 		Blocks: map[string]schema.Block{
 			"rfc2136": schema.SingleNestedBlock{
-				MarkdownDescription: "Parent zone on an RFC 2136 server (BIND, Knot, PowerDNS) with TSIG. The key needs update and AXFR rights.",
+				MarkdownDescription: "Parent zone on an RFC 2136 primary (BIND, Knot DNS, PowerDNS with a backend that supports updates, e.g. gsqlite3), signed or not, with TSIG. The key needs update and AXFR rights. Every answer must be signed with the key and every write is read back before it counts; a rejected key, a zone the server does not serve or an update policy without the key fails at plan time.",
 				Attributes: map[string]schema.Attribute{
-					"server":        str("`host:port` of the primary server. Env `PMGTM_RFC2136_SERVER`.", false),
+					"server":        str("`host[:port]` of the primary server; port 53 when omitted. Env `PMGTM_RFC2136_SERVER`.", false),
 					"key_name":      str("TSIG key name. Env `PMGTM_RFC2136_KEY_NAME`.", false),
 					"key_algorithm": str("`hmac-sha256` (default) or `hmac-sha512`. Env `PMGTM_RFC2136_KEY_ALGORITHM`.", false),
 					"key_secret":    str("TSIG secret, base64. Env `PMGTM_RFC2136_KEY_SECRET`.", true),

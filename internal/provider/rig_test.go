@@ -46,7 +46,15 @@ func newRig(t *testing.T, ips ...string) *rig {
 // "nsec3"; "" for unsigned).
 func newRigSigned(t *testing.T, signing string, ips ...string) *rig {
 	t.Helper()
-	srv := bind.Start(t, bind.Options{Zone: "example.test", Records: []string{"foreign 300 A 192.0.2.99", "www 300 A 192.0.2.80"}, Signing: signing})
+	return newRigOn(t, "bind", signing, ips...)
+}
+
+// newRigOn is newRig with the parent zone on primary server software
+// ("bind", "knot", "pdns"), signed by it or not.
+func newRigOn(t *testing.T, software, signing string, ips ...string) *rig {
+	t.Helper()
+	srv := bind.Start(t, bind.Options{Zone: "example.test", Records: []string{"foreign 300 A 192.0.2.99", "www 300 A 192.0.2.80"},
+		Signing: signing, Software: software})
 	r := newRigWith(t, fmt.Sprintf(`
   rfc2136 {
     server     = %q

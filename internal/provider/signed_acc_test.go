@@ -18,21 +18,35 @@ import (
 	"github.com/pmgtm/terraform-provider-pmgtm/internal/testutil/bind"
 )
 
-// TestAccSignedParent runs a hostname's life in a DNSSEC-signed parent
-// (NSEC and NSEC3, signed by BIND): create, two in-place updates, a node
-// move and destroy, with an empty plan after each step, while a validating
-// Unbound (trust anchor: the zone's key) resolves the hostname through the
-// provably insecure delegation, and keeps resolving it with a node dead.
+// TestAccSignedParent runs a hostname's life in every RFC 2136 parent
+// (BIND, Knot DNS, PowerDNS; unsigned, NSEC- and NSEC3-signed by the server
+// itself): create, two in-place updates, a node move and destroy, with an
+// empty plan after each step. In signed zones a validating Unbound (trust
+// anchor: the zone's key) resolves the hostname through the provably
+// insecure delegation, and keeps resolving it with a node dead.
 func TestAccSignedParent(t *testing.T) {
 	if os.Getenv("TF_ACC") == "" {
 		t.Skip("acceptance test: set TF_ACC=1 (make test does)")
 	}
-	for i, signing := range []string{"nsec", "nsec3"} {
-		t.Run(signing, func(t *testing.T) {
+	for i, c := range []struct{ software, signing string }{
+		{"bind", "nsec"}, {"bind", "nsec3"}, {"knot", ""}, {"knot", "nsec"}, {"knot", "nsec3"},
+		{"pdns", ""}, {"pdns", "nsec"}, {"pdns", "nsec3"},
+	} {
+		software, signing := c.software, c.signing
+		t.Run(software+"-"+map[string]string{"": "unsigned"}[signing]+signing, func(t *testing.T) {
 			base := fmt.Sprintf("127.0.9.%d", 10*(i+1))
 			ip := func(n int) string { return fmt.Sprintf("127.0.9.%d", 10*(i+1)+n) }
 			lb1, lb2, lb3, lb1b := ip(1), ip(2), ip(3), ip(4)
-			r := newRigSigned(t, signing, lb1, lb2, lb3, lb1b)
+			r := newRigOn(t, software, signing, lb1, lb2, lb3, lb1b)
+			lookupVia := func(want []string, prepare func()) error {
+				if signing == "" {
+					if prepare != nil {
+						prepare()
+					}
+					return nil
+				}
+				return validatedLookup(t, r, base, "api.example.test.", want, prepare)
+			}
 			const fqdn = "api.example.test."
 			two := []testNode{{"lb1", lb1, ""}, {"lb2", lb2, ""}}
 			three := append(slices.Clone(two), testNode{"lb3", lb3, ""})
@@ -50,7 +64,7 @@ func TestAccSignedParent(t *testing.T) {
 					{
 						Config: r.config(two, []string{"lb1", "lb2"}, ""),
 						Check: func(*terraform.State) error {
-							return validatedLookup(t, r, base, fqdn, []string{lb1, lb2}, nil)
+							return lookupVia([]string{lb1, lb2}, nil)
 						},
 					},
 					{Config: r.config(two, []string{"lb1", "lb2"}, "answer_ttl = 7")},
@@ -62,7 +76,7 @@ func TestAccSignedParent(t *testing.T) {
 								return err
 							}
 							// A dead node: the validating resolver asks the others.
-							return validatedLookup(t, r, base, fqdn, []string{lb2, lb3}, func() { r.agents[lb1b].Kill() })
+							return lookupVia([]string{lb2, lb3}, func() { r.agents[lb1b].Kill() })
 						},
 					},
 				},
