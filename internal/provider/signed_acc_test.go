@@ -47,7 +47,6 @@ func TestAccSignedParent(t *testing.T) {
 				}
 				return validatedLookup(t, r, base, "api.example.test.", want, prepare)
 			}
-			const fqdn = "api.example.test."
 			two := []testNode{{"lb1", lb1, ""}, {"lb2", lb2, ""}}
 			three := append(slices.Clone(two), testNode{"lb3", lb3, ""})
 			moved := []testNode{{"lb1", lb1b, ""}, {"lb2", lb2, ""}, {"lb3", lb3, ""}}
