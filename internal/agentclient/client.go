@@ -79,11 +79,7 @@ func (c *Client) ListZones(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	var list struct {
-		Zones []struct {
-			Zone string `json:"zone"`
-		} `json:"zones"`
-	}
+	var list zone.ZoneList
 	if err := json.Unmarshal(data, &list); err != nil {
 		return nil, fmt.Errorf("agent returned an invalid zone list: %w", err)
 	}
@@ -95,23 +91,7 @@ func (c *Client) ListZones(ctx context.Context) ([]string, error) {
 }
 
 // Health is the agent's health report.
-type Health struct {
-	Status   string `json:"status"`
-	Version  string `json:"version"`
-	Zones    int    `json:"zones"`
-	Problems []struct {
-		File  string `json:"file"`
-		Error string `json:"error"`
-	} `json:"problems"`
-	Fencing []struct {
-		Zone      string `json:"zone"`
-		Local     string `json:"local"`
-		Drained   bool   `json:"drained"`
-		Withdrawn bool   `json:"withdrawn"`
-		Mode      string `json:"mode"`
-		Reason    string `json:"reason"`
-	} `json:"fencing"`
-}
+type Health = zone.HealthReport
 
 // Health returns the agent's health report.
 func (c *Client) Health(ctx context.Context) (Health, error) {

@@ -26,6 +26,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/pmgtm/terraform-provider-pmgtm/internal/dnsrig"
+	"github.com/pmgtm/terraform-provider-pmgtm/internal/zone"
 )
 
 // Addresses the demo uses; all loopback.
@@ -242,12 +243,7 @@ func (d *demo) sample(ctx context.Context, label string, n int) error {
 func (d *demo) waitFencing(ctx context.Context, a *dnsrig.Agent, withdrawn bool) error {
 	started := time.Now()
 	for time.Since(started) < 10*time.Second && ctx.Err() == nil {
-		var h struct {
-			Fencing []struct {
-				Withdrawn bool   `json:"withdrawn"`
-				Reason    string `json:"reason"`
-			} `json:"fencing"`
-		}
+		var h zone.HealthReport
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, a.APIURL+"/v1/health", nil)
 		req.Header.Set("Authorization", "Bearer "+a.Opts.Token)
 		if resp, err := http.DefaultClient.Do(req); err == nil {

@@ -310,16 +310,3 @@ func NodeZone(fqdn string, self HostnameNode, all []HostnameNode, s ZoneSettings
 	}
 	return b
 }
-
-// NextSerial is the serial for a zone whose content changed: the time, or
-// one more than the previous serial when that is already ahead.
-func NextSerial(prev uint32, now int64) uint32 {
-	s := uint32(now)
-	if prev >= s {
-		s = prev + 1
-	}
-	if s == 0 {
-		s = 1
-	}
-	return s
-}

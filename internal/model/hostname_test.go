@@ -94,18 +94,6 @@ func TestFailoverBudget(t *testing.T) {
 	}
 }
 
-func TestNextSerial(t *testing.T) {
-	for _, c := range []struct {
-		prev uint32
-		now  int64
-		want uint32
-	}{{0, 1764000000, 1764000000}, {1764000000, 1764000000, 1764000001}, {1764000005, 1764000000, 1764000006}, {4294967295, 1764000000, 1}} {
-		if got := NextSerial(c.prev, c.now); got != c.want {
-			t.Errorf("NextSerial(%d, %d) = %d, want %d", c.prev, c.now, got, c.want)
-		}
-	}
-}
-
 func TestNodeZoneIsAcceptedByTheAgentModel(t *testing.T) {
 	lb1 := HostnameNode{Nameserver: "lb1.example.com.", IPv4: "198.51.100.10", IPv6: "2001:db8::10"}
 	lb2 := HostnameNode{Nameserver: "lb2.example.com.", IPv4: "198.51.100.11"}

@@ -10,11 +10,12 @@ import (
 	"net"
 	"net/netip"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/pmgtm/terraform-provider-pmgtm/internal/zone"
 )
 
 // Answer is what a nameserver said to one question.
@@ -151,15 +152,12 @@ func Check(ctx context.Context, port uint16, want Want) error {
 	}
 }
 
-// HealthName is where an agent reports a zone's fencing state; it matches
-// the agent's responder.HealthLabel.
-const HealthName = "_pmgtm-health"
-
-// Health asks a node for the zone's fencing state ("ok", "failing",
-// "drained") and serial.
+// Health asks a node for the zone's fencing state (zone.HealthOK, ...)
+// and serial.
 func Health(ctx context.Context, server netip.AddrPort, fqdn string) (state string, serial uint32, err error) {
+	name := zone.HealthName(fqdn)
 	m := new(dns.Msg)
-	m.SetQuestion(HealthName+"."+dns.Fqdn(fqdn), dns.TypeTXT)
+	m.SetQuestion(name, dns.TypeTXT)
 	m.RecursionDesired = false
 	c := &dns.Client{Timeout: 2 * time.Second}
 	if d, ok := ctx.Deadline(); ok && time.Until(d) < c.Timeout {
@@ -170,19 +168,16 @@ func Health(ctx context.Context, server netip.AddrPort, fqdn string) (state stri
 		return "", 0, fmt.Errorf("no answer for %s: %w", fqdn, err)
 	}
 	if r.Rcode != dns.RcodeSuccess || !r.Authoritative {
-		return "", 0, fmt.Errorf("%s answered %s, authoritative=%v; the node does not serve %s", HealthName+"."+fqdn, dns.RcodeToString[r.Rcode], r.Authoritative, fqdn)
+		return "", 0, fmt.Errorf("%s answered %s, authoritative=%v; the node does not serve %s", name, dns.RcodeToString[r.Rcode], r.Authoritative, fqdn)
 	}
 	for _, rr := range r.Answer {
 		txt, ok := rr.(*dns.TXT)
-		if !ok || len(txt.Txt) < 2 {
+		if !ok || !strings.EqualFold(txt.Hdr.Name, name) {
 			continue
 		}
-		s, _ := strings.CutPrefix(txt.Txt[1], "serial=")
-		n, err := strconv.ParseUint(s, 10, 32)
-		if err != nil {
-			break
+		if state, serial, ok := zone.ParseHealthTXT(txt.Txt); ok {
+			return state, serial, nil
 		}
-		return txt.Txt[0], uint32(n), nil
 	}
 	return "", 0, fmt.Errorf("%s: no pmgtm health record; is the node running pmgtm-agent?", fqdn)
 }

@@ -202,7 +202,7 @@ func (d *DelegationDataSource) report(ctx context.Context, z, fqdn, ns string) n
 		health, _, herr := probe.Health(qctx, server, fqdn)
 		ans, err := probe.Ask(qctx, server, fqdn, qtype)
 		cancel()
-		if herr == nil && health != "ok" {
+		if herr == nil && health != zone.HealthOK {
 			// The agent withdrew the zone itself (its load balancer fails,
 			// or it is drained); whatever it answers follows its mode.
 			fenced++

@@ -376,7 +376,7 @@ func (r *HostnameResource) Create(ctx context.Context, req resource.CreateReques
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	serial := model.NextSerial(0, time.Now().Unix())
+	serial := zone.NextSerial(0, time.Now().Unix())
 	plan.InstanceID = types.StringValue(parentzone.NewInstanceID())
 	claim := parentzone.EnsureOptions{Adopt: plan.AdoptExisting.ValueBool(), Instance: plan.InstanceID.ValueString()}
 	ok, failed := r.apply(ctx, &plan, nil, serial, claim, &resp.Diagnostics)
@@ -419,7 +419,7 @@ func (r *HostnameResource) Update(ctx context.Context, req resource.UpdateReques
 	if !plan.Serial.IsUnknown() && !plan.Serial.IsNull() {
 		serial = uint32(plan.Serial.ValueInt64())
 	} else {
-		serial = model.NextSerial(serial, time.Now().Unix())
+		serial = zone.NextSerial(serial, time.Now().Unix())
 	}
 	old, _, d := state.nodes(ctx)
 	resp.Diagnostics.Append(d...)

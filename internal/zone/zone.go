@@ -356,6 +356,21 @@ func SameContent(a, b Zone) bool {
 	return bytes.Equal(ja, jb)
 }
 
+// NextSerial is the serial for a zone whose content changed: the Unix time,
+// or one more than the previous serial when that is already ahead; never 0.
+// The provider (one serial for every node) and the agent (a PUT without a
+// serial) both follow it.
+func NextSerial(prev uint32, now int64) uint32 {
+	s := uint32(now)
+	if prev >= s {
+		s = prev + 1
+	}
+	if s == 0 {
+		s = 1
+	}
+	return s
+}
+
 // Assign gives next its serial: an explicit serial is kept; unchanged
 // content keeps the previous serial, so a repeated PUT is a no-op; otherwise
 // the serial moves forward to at least the current Unix time, which keeps it
@@ -368,13 +383,11 @@ func Assign(next Zone, prev *Zone, now time.Time) Zone {
 		next.Serial = prev.Serial
 		return next
 	}
-	serial := uint32(now.Unix())
-	if prev != nil && prev.Serial >= serial {
-		serial = prev.Serial + 1
+	var last uint32
+	if prev != nil {
+		last = prev.Serial
 	}
-	if serial == 0 {
-		serial = 1
-	}
+	serial := NextSerial(last, now.Unix())
 	next.Serial = serial
 	return next
 }

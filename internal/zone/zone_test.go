@@ -164,3 +164,15 @@ func TestBodyRoundTrip(t *testing.T) {
 		t.Fatalf("round trip changed the zone:\n%s%s(%v)", Encode(z), Encode(back), fe)
 	}
 }
+
+func TestNextSerial(t *testing.T) {
+	for _, c := range []struct {
+		prev uint32
+		now  int64
+		want uint32
+	}{{0, 1764000000, 1764000000}, {1764000000, 1764000000, 1764000001}, {1764000005, 1764000000, 1764000006}, {4294967295, 1764000000, 1}} {
+		if got := NextSerial(c.prev, c.now); got != c.want {
+			t.Errorf("NextSerial(%d, %d) = %d, want %d", c.prev, c.now, got, c.want)
+		}
+	}
+}

@@ -170,40 +170,20 @@ func (h *Handler) deleteZone(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// ZoneSummary is one entry of GET /v1/zones.
-type ZoneSummary struct {
-	Zone   string `json:"zone"`
-	Serial uint32 `json:"serial"`
-}
-
 func (h *Handler) listZones(w http.ResponseWriter, _ *http.Request) {
 	list := h.Store.List()
-	out := struct {
-		Zones []ZoneSummary `json:"zones"`
-	}{Zones: make([]ZoneSummary, 0, len(list))}
+	out := zone.ZoneList{Zones: make([]zone.ZoneSummary, 0, len(list))}
 	for _, z := range list {
-		out.Zones = append(out.Zones, ZoneSummary{Zone: z.Name, Serial: z.Serial})
+		out.Zones = append(out.Zones, zone.ZoneSummary{Zone: z.Name, Serial: z.Serial})
 	}
 	writeJSON(w, http.StatusOK, out)
 }
 
-// Health is the body of GET /v1/health.
-type Health struct {
-	Status   string          `json:"status"` // "ok" or "degraded"
-	Version  string          `json:"version"`
-	Zones    int             `json:"zones"`
-	Uptime   float64         `json:"uptime_seconds"`
-	Problems []store.Problem `json:"problems"`
-	// Fencing lists zones with a health check or a drain, and whether each
-	// is withdrawn and why.
-	Fencing []fence.Status `json:"fencing"`
-}
-
 func (h *Handler) health(w http.ResponseWriter, _ *http.Request) {
-	out := Health{Status: "ok", Version: h.Version, Zones: h.Store.Table().Len(),
+	out := zone.HealthReport{Status: zone.HealthReportOK, Version: h.Version, Zones: h.Store.Table().Len(),
 		Uptime: time.Since(h.Started).Seconds(), Problems: h.Store.Problems(), Fencing: h.fencing()}
 	if len(out.Problems) > 0 {
-		out.Status = "degraded"
+		out.Status = zone.HealthReportDegraded
 	}
 	writeJSON(w, http.StatusOK, out)
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pmgtm/terraform-provider-pmgtm/internal/agent/store"
+	"github.com/pmgtm/terraform-provider-pmgtm/internal/zone"
 )
 
 const testToken = "0123456789abcdef-test-token"
@@ -171,7 +172,7 @@ func TestHealthAndMetrics(t *testing.T) {
 	srv, st := newTestServer(t, "")
 	do(t, srv, "PUT", "/v1/zones/api.example.com", "", []byte(goodBody))
 	_, body := do(t, srv, "GET", "/v1/health", "", nil)
-	var h Health
+	var h zone.HealthReport
 	if err := json.Unmarshal(body, &h); err != nil || h.Status != "ok" || h.Zones != 1 || h.Version != "test" {
 		t.Fatalf("health %s (%v)", body, err)
 	}

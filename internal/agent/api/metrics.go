@@ -7,6 +7,7 @@ import (
 	"sort"
 
 	"github.com/pmgtm/terraform-provider-pmgtm/internal/agent/responder"
+	"github.com/pmgtm/terraform-provider-pmgtm/internal/zone"
 )
 
 // metrics writes the Prometheus text format by hand: the counters live in
@@ -43,8 +44,8 @@ func (h *Handler) metrics(w http.ResponseWriter, _ *http.Request) {
 	fmt.Fprintln(bw, "# HELP pmgtm_zone_local_healthy 1 while the zone's local load balancer passes its health check (0 failing; absent without a check).")
 	fmt.Fprintln(bw, "# TYPE pmgtm_zone_local_healthy gauge")
 	for _, s := range statuses {
-		if s.Local != "unchecked" {
-			fmt.Fprintf(bw, "pmgtm_zone_local_healthy{zone=%q} %d\n", s.Zone, b2i(s.Local == "ok"))
+		if s.Local != zone.LocalUnchecked {
+			fmt.Fprintf(bw, "pmgtm_zone_local_healthy{zone=%q} %d\n", s.Zone, b2i(s.Local == zone.HealthOK))
 		}
 	}
 	if h.RRL != nil {

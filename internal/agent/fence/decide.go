@@ -71,12 +71,12 @@ func (d Decision) Withdrawn() bool { return d.Fence.Withdraw != "" }
 
 // Decide picks the fencing state.
 func Decide(in Inputs) Decision {
-	health := responder.HealthOK
+	health := zone.HealthOK
 	switch {
 	case in.Drained:
-		health = responder.HealthDrained
+		health = zone.HealthDrained
 	case !in.LocalHealthy:
-		health = responder.HealthFailing
+		health = zone.HealthFailing
 	}
 	if !in.Wants() {
 		return Decision{Fence: responder.Fence{Health: health}, Reason: "local load balancer healthy"}

@@ -37,17 +37,17 @@ func TestDecide(t *testing.T) {
 		reason string
 	}{
 		{"healthy", Inputs{LocalHealthy: true, Mode: zone.WithdrawRefused, HealthyPeers: []zone.Peer{lb2}},
-			responder.Fence{Health: responder.HealthOK}, "healthy"},
+			responder.Fence{Health: zone.HealthOK}, "healthy"},
 		{"failing, refused", Inputs{Mode: zone.WithdrawRefused, HealthyPeers: []zone.Peer{lb2}},
-			responder.Fence{Withdraw: zone.WithdrawRefused, Health: responder.HealthFailing}, "withdrawn (refused), healthy peers: lb2.example.com."},
+			responder.Fence{Withdraw: zone.WithdrawRefused, Health: zone.HealthFailing}, "withdrawn (refused), healthy peers: lb2.example.com."},
 		{"failing, redirect", Inputs{Mode: zone.WithdrawRedirect, HealthyPeers: []zone.Peer{lb2, lb3}},
-			responder.Fence{Withdraw: zone.WithdrawRedirect, Health: responder.HealthFailing, IPv4: []string{"203.0.113.20", "203.0.113.30"}, IPv6: []string{"2001:db8::20"}}, "withdrawn (redirect)"},
+			responder.Fence{Withdraw: zone.WithdrawRedirect, Health: zone.HealthFailing, IPv4: []string{"203.0.113.20", "203.0.113.30"}, IPv6: []string{"2001:db8::20"}}, "withdrawn (redirect)"},
 		{"drained", Inputs{LocalHealthy: true, Drained: true, Mode: zone.WithdrawSilent, HealthyPeers: []zone.Peer{lb3}},
-			responder.Fence{Withdraw: zone.WithdrawSilent, Health: responder.HealthDrained}, "drained; withdrawn"},
+			responder.Fence{Withdraw: zone.WithdrawSilent, Health: zone.HealthDrained}, "drained; withdrawn"},
 		{"guard: no healthy peer", Inputs{Mode: zone.WithdrawRefused},
-			responder.Fence{Health: responder.HealthFailing}, "no peer is healthy: keep answering"},
+			responder.Fence{Health: zone.HealthFailing}, "no peer is healthy: keep answering"},
 		{"guard: drained last node", Inputs{LocalHealthy: true, Drained: true, Mode: zone.WithdrawRedirect},
-			responder.Fence{Health: responder.HealthDrained}, "drained, but no peer is healthy"},
+			responder.Fence{Health: zone.HealthDrained}, "drained, but no peer is healthy"},
 	}
 	for _, c := range cases {
 		d := Decide(c.in)

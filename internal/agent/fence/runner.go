@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -26,17 +27,8 @@ type Zones interface {
 	SetFence(name string, f responder.Fence) bool
 }
 
-// Status is one fenced zone's state, for /v1/health, metrics and logs.
-type Status struct {
-	Zone      string    `json:"zone"`
-	Local     string    `json:"local"` // "ok", "failing" or "unchecked" (no health check)
-	Drained   bool      `json:"drained"`
-	Withdrawn bool      `json:"withdrawn"`
-	Mode      string    `json:"mode"` // the withdraw mode
-	Reason    string    `json:"reason"`
-	Since     time.Time `json:"since"` // of the current withdrawn/serving state
-	LastCheck string    `json:"last_check,omitempty"`
-}
+// Status is one fenced zone's state, as /v1/health reports it.
+type Status = zone.FenceStatus
 
 // Runner runs one loop per fenced zone.
 type Runner struct {
@@ -130,7 +122,7 @@ func (r *Runner) loop(ctx context.Context, name string) {
 		}
 		interval := time.Duration(zone.DefaultIntervalMS) * time.Millisecond
 		in := Inputs{LocalHealthy: true, Drained: z.Drain, Mode: z.EffectiveWithdraw()}
-		st := Status{Zone: name, Local: "unchecked", Drained: z.Drain, Mode: in.Mode}
+		st := Status{Zone: name, Local: zone.LocalUnchecked, Drained: z.Drain, Mode: in.Mode}
 		if hc := z.HealthCheck; hc != nil {
 			if tracker == nil || *hc != trackedCheck {
 				tracker, trackedCheck = NewTracker(int(hc.Fall), int(hc.Rise)), *hc
@@ -144,7 +136,7 @@ func (r *Runner) loop(ctx context.Context, name string) {
 				r.Log.Info("local health changed", "zone", name, "healthy", tracker.Healthy(), "check", hc.Type+" "+hc.Target, "last_error", errString(err))
 			}
 			in.LocalHealthy = tracker.Healthy()
-			st.Local = map[bool]string{true: "ok", false: "failing"}[in.LocalHealthy]
+			st.Local = map[bool]string{true: zone.HealthOK, false: zone.HealthFailing}[in.LocalHealthy]
 			st.LastCheck = "ok"
 			if err != nil {
 				st.LastCheck = err.Error()
@@ -257,8 +249,9 @@ func (r *Runner) peerHealthy(ctx context.Context, zoneName string, p zone.Peer, 
 	if port == 0 {
 		port = 53
 	}
+	name := zone.HealthName(zoneName)
 	m := new(dns.Msg)
-	m.SetQuestion(responder.HealthLabel+"."+zoneName, dns.TypeTXT)
+	m.SetQuestion(name, dns.TypeTXT)
 	m.RecursionDesired = false
 	c := &dns.Client{Timeout: timeout}
 	for _, s := range slices.Concat(p.IPv4, p.IPv6) {
@@ -267,11 +260,16 @@ func (r *Runner) peerHealthy(ctx context.Context, zoneName string, p zone.Peer, 
 			continue
 		}
 		resp, _, err := c.ExchangeContext(ctx, m, netip.AddrPortFrom(a, port).String())
-		if err != nil || !resp.Authoritative || resp.Rcode != dns.RcodeSuccess {
-			continue
+		if err != nil || !resp.Authoritative || resp.Rcode != dns.RcodeSuccess ||
+			len(resp.Question) != 1 || !strings.EqualFold(resp.Question[0].Name, name) || resp.Question[0].Qtype != dns.TypeTXT {
+			continue // not an answer to this question
 		}
 		for _, rr := range resp.Answer {
-			if txt, ok := rr.(*dns.TXT); ok && len(txt.Txt) > 0 && txt.Txt[0] == responder.HealthOK {
+			txt, ok := rr.(*dns.TXT)
+			if !ok || !strings.EqualFold(txt.Hdr.Name, name) {
+				continue // a record for another name proves nothing
+			}
+			if state, _, ok := zone.ParseHealthTXT(txt.Txt); ok && state == zone.HealthOK {
 				return true
 			}
 		}

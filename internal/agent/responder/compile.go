@@ -9,7 +9,6 @@ package responder
 import (
 	"encoding/binary"
 	"net/netip"
-	"strconv"
 	"strings"
 	"sync/atomic"
 
@@ -63,22 +62,8 @@ const (
 	modeSilent
 )
 
-// HealthLabel is the name, beneath each zone, where a node tells its peers
-// whether its own load balancer passes its check: a TXT record whose first
-// string is "ok", "failing" or "drained" and whose second is
-// "serial=<zone serial>". Resolvers never ask for it; peers and the
-// provider do, directly.
-const HealthLabel = "_pmgtm-health"
-
-// healthPrefix is HealthLabel as the first label in wire form.
-var healthPrefix = string(append([]byte{byte(len(HealthLabel))}, HealthLabel...))
-
-// Health states a node reports at HealthLabel.
-const (
-	HealthOK      = "ok"
-	HealthFailing = "failing"
-	HealthDrained = "drained"
-)
+// healthPrefix is zone.HealthLabel as the first label in wire form.
+var healthPrefix = string(append([]byte{byte(len(zone.HealthLabel))}, zone.HealthLabel...))
 
 // Fence is the self-fencing state a zone is served in.
 type Fence struct {
@@ -87,7 +72,7 @@ type Fence struct {
 	// IPv6 are the addresses answered instead of the node's own.
 	Withdraw   string
 	IPv4, IPv6 []string
-	// Health is what the node reports to its peers; "" means HealthOK.
+	// Health is what the node reports to its peers; "" means zone.HealthOK.
 	Health string
 }
 
@@ -123,15 +108,16 @@ func CompileFenced(z zone.Zone, counters *Counters, f Fence) *Zone {
 	}
 	health := f.Health
 	if health == "" {
-		health = HealthOK
+		health = zone.HealthOK
 	}
 	// TTL 0: peers must never see a cached state. The second string lets
 	// the provider check which version of the zone is in service even
 	// while the zone is withdrawn.
-	serial := "serial=" + strconv.FormatUint(uint64(z.Serial), 10)
-	c.health = appendRRHeader(nil, ptrQName, typeTXT, 0, 2+len(health)+len(serial))
-	c.health = append(append(c.health, byte(len(health))), health...)
-	c.health = append(append(c.health, byte(len(serial))), serial...)
+	txt := zone.HealthTXT(health, z.Serial)
+	c.health = appendRRHeader(nil, ptrQName, typeTXT, 0, 2+len(txt[0])+len(txt[1]))
+	for _, s := range txt {
+		c.health = append(append(c.health, byte(len(s))), s...)
+	}
 	for _, s := range v4 {
 		a := netip.MustParseAddr(s).As4()
 		c.a = appendRRHeader(c.a, ptrQName, typeA, z.AnswerTTL, 4)

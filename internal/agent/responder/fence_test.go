@@ -20,11 +20,11 @@ func TestRespondFenced(t *testing.T) {
 		health  string
 	}{
 		{"serving", Fence{}, dns.RcodeSuccess, true, false, []string{"www.api.example.com.\t30\tIN\tA\t198.51.100.10"}, "ok"},
-		{"redirect", Fence{Withdraw: zone.WithdrawRedirect, IPv4: []string{"203.0.113.20", "203.0.113.21"}, Health: HealthFailing},
+		{"redirect", Fence{Withdraw: zone.WithdrawRedirect, IPv4: []string{"203.0.113.20", "203.0.113.21"}, Health: zone.HealthFailing},
 			dns.RcodeSuccess, true, false, []string{"www.api.example.com.\t30\tIN\tA\t203.0.113.20", "www.api.example.com.\t30\tIN\tA\t203.0.113.21"}, "failing"},
-		{"refused", Fence{Withdraw: zone.WithdrawRefused, Health: HealthDrained}, dns.RcodeRefused, false, false, nil, "drained"},
-		{"servfail", Fence{Withdraw: zone.WithdrawServFail, Health: HealthFailing}, dns.RcodeServerFailure, false, false, nil, "failing"},
-		{"silent", Fence{Withdraw: zone.WithdrawSilent, Health: HealthFailing}, 0, false, true, nil, "failing"},
+		{"refused", Fence{Withdraw: zone.WithdrawRefused, Health: zone.HealthDrained}, dns.RcodeRefused, false, false, nil, "drained"},
+		{"servfail", Fence{Withdraw: zone.WithdrawServFail, Health: zone.HealthFailing}, dns.RcodeServerFailure, false, false, nil, "failing"},
+		{"silent", Fence{Withdraw: zone.WithdrawSilent, Health: zone.HealthFailing}, 0, false, true, nil, "failing"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -27,10 +27,7 @@ const (
 )
 
 // Problem is a stored zone that could not be loaded.
-type Problem struct {
-	File  string `json:"file"`
-	Error string `json:"error"`
-}
+type Problem = zone.LoadProblem
 
 // Store is safe for concurrent use. Readers never block: they load the
 // current table. Writers are serialised.
