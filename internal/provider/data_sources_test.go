@@ -17,6 +17,7 @@ import (
 // node that dies, and works in a postcondition; pmgtm_zone_file renders
 // the zone the agent serves.
 func TestAccDataSources(t *testing.T) {
+	accOnly(t)
 	const lb1, lb2 = "127.0.1.31", "127.0.1.32"
 	r := newRig(t, lb1, lb2)
 	nodes := []testNode{{"lb1", lb1, ""}, {"lb2", lb2, ""}}

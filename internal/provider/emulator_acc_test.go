@@ -97,6 +97,7 @@ func route53Parent(t *testing.T) apiParent {
 // zone on the Cloudflare and Route 53 emulators (paged listings), with real
 // agents.
 func TestAccHostnameOnAPIEmulators(t *testing.T) {
+	accOnly(t)
 	for i, tc := range []struct {
 		name   string
 		parent func(*testing.T) apiParent

@@ -20,6 +20,7 @@ import (
 // resources get their provider block replaced by one for a BIND that serves
 // their zone, so the plan reads a real parent zone.
 func TestAccExamplesPlan(t *testing.T) {
+	accOnly(t)
 	com := bind.Start(t, bind.Options{Zone: "example.com"})
 	test := bind.Start(t, bind.Options{Zone: "example.test"})
 	t.Setenv("TF_ACC_PROVIDER_NAMESPACE", "pmgtm") // the examples use source = "pmgtm/pmgtm"
@@ -100,9 +101,7 @@ func stripBlock(cfg, header string) string {
 // (dev_overrides), as `make demo` does: the test harness does not install
 // modules.
 func TestAccModule(t *testing.T) {
-	if os.Getenv("TF_ACC") == "" {
-		t.Skip("acceptance test: set TF_ACC=1 (make test does)")
-	}
+	accOnly(t)
 	const lb1, lb2 = "127.0.1.51", "127.0.1.52"
 	r := newRig(t, lb1, lb2)
 	tf := terraformCLI(t)

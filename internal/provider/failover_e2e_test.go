@@ -75,6 +75,7 @@ func (r resolver) lookups(n int) map[string]int {
 // real Unbound. Every fresh lookup after a withdrawal, a drain or a kill
 // gets the live node, with no SERVFAIL; recovery brings node 1 back.
 func TestAccFailoverThroughUnbound(t *testing.T) {
+	accOnly(t)
 	if dnsrig.UnboundPath() == "" {
 		if os.Getenv("CI") != "" {
 			t.Fatal("unbound is missing in CI; make test installs it")

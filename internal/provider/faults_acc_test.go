@@ -20,6 +20,7 @@ import (
 // publishes no delegation it has not verified; each following apply
 // converges, with no duplicate or orphaned records.
 func TestAccFaultsDuringApply(t *testing.T) {
+	accOnly(t)
 	const lb1, lb2 = "127.0.6.11", "127.0.6.12"
 	p := cloudflareParent(t)
 	r := newRigWith(t, p.backend, lb1, lb2)
@@ -97,6 +98,7 @@ func TestAccFaultsDuringApply(t *testing.T) {
 // no hostname lands in the state, and once the address is right the next
 // apply converges.
 func TestAccTimeoutStopsBeforeDelegating(t *testing.T) {
+	accOnly(t)
 	const lb1, lb2, nowhere = "127.0.6.21", "127.0.6.22", "127.0.6.99"
 	r := newRig(t, lb1, lb2)
 	cfg := func(lb2Addr string) string {

@@ -21,6 +21,7 @@ import (
 // agents; a drained node redirects to its healthy peer and
 // pmgtm_delegation reports it withdrawn.
 func TestAccHostnameFencing(t *testing.T) {
+	accOnly(t)
 	const lb1, lb2 = "127.0.1.41", "127.0.1.42"
 	r := newRig(t, lb1, lb2)
 	startLB(t, lb1+":8080")

@@ -23,6 +23,7 @@ import (
 // observer checks that the parent never delegates to a node that does not
 // answer.
 func TestAccHostnameLifecycle(t *testing.T) {
+	accOnly(t)
 	const lb1, lb2, lb3, lb1b = "127.0.1.11", "127.0.1.12", "127.0.1.13", "127.0.1.14"
 	r := newRig(t, lb1, lb2, lb3, lb1b)
 	two := []testNode{{"lb1", lb1, ""}, {"lb2", lb2, ""}}
@@ -167,6 +168,7 @@ resource "pmgtm_hostname" "www" {
 // message naming the attribute, the bad value and the fix, and writes
 // nothing.
 func TestAccHostnameValidation(t *testing.T) {
+	accOnly(t)
 	r := newRig(t, "127.0.1.21")
 	update(t, r.srv, true, "deleg.example.test. 300 IN NS ns.elsewhere.example.net.")
 	node := []testNode{{"lb1", "127.0.1.21", ""}}

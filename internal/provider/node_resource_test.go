@@ -93,6 +93,7 @@ resource "pmgtm_node" "lb1" {
 }
 
 func TestAccNodeLifecycle(t *testing.T) {
+	accOnly(t)
 	srv := bind.Start(t, bind.Options{Zone: "example.test", Records: []string{"foreign 300 A 192.0.2.99", "foreign 300 TXT \"keep me\""}})
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: protoV6Providers,
@@ -165,6 +166,7 @@ resource "pmgtm_node" "clash" {
 }
 
 func TestAccNodeValidation(t *testing.T) {
+	accOnly(t)
 	srv := bind.Start(t, bind.Options{Zone: "example.test"})
 	cases := map[string]struct{ body, err string }{
 		"v6 in ipv4":    {`ipv4 = "2001:db8::1"`, `not an IPv4 address`},

@@ -2,7 +2,6 @@ package provider
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,9 +14,7 @@ import (
 // the nodes all along; a delegation to a nameserver without an address, or
 // to one that does not answer, is a violation.
 func TestAccNodeRemovalNeverLame(t *testing.T) {
-	if os.Getenv("TF_ACC") == "" {
-		t.Skip("acceptance test: set TF_ACC=1 (make test does)")
-	}
+	accOnly(t)
 	const lb1, lb2, lb3 = "127.0.8.11", "127.0.8.12", "127.0.8.13"
 	r := newRig(t, lb1, lb2, lb3)
 	const fqdn = "api.example.test."

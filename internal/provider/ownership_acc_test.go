@@ -47,6 +47,7 @@ func zoneText(t *testing.T, srv *bind.Server) string {
 // moves the names to the second state, after which the first state's
 // destroy deletes nothing and the second's removes everything.
 func TestAccOwnershipAcrossStates(t *testing.T) {
+	accOnly(t)
 	const lb1, lb2 = "127.0.7.11", "127.0.7.12"
 	r := newRig(t, lb1, lb2)
 	nodes := []testNode{{"lb1", lb1, ""}, {"lb2", lb2, ""}}
@@ -197,6 +198,7 @@ resource "pmgtm_node" "copy2" {
 // TXT, with foreign MX and TXT records at the node's name, does not widen
 // what destroy deletes: only the A record the state says pmgtm wrote.
 func TestAccDestroyDeletesOnlyState(t *testing.T) {
+	accOnly(t)
 	const lb1 = "127.0.7.21"
 	r := newRig(t, lb1)
 	cfg := r.config([]testNode{{"lb1", lb1, ""}}, nil, "")

@@ -26,6 +26,16 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// accOnly skips an acceptance test before it starts anything (BIND,
+// agents, observers) unless TF_ACC is set, so that plain go test ./...
+// passes on a contributor's machine.
+func accOnly(t *testing.T) {
+	t.Helper()
+	if os.Getenv("TF_ACC") == "" {
+		t.Skip("acceptance test: set TF_ACC=1 (make test does)")
+	}
+}
+
 const rigToken = "test-token-0123456789abcdef"
 
 // rig is a parent zone on a real BIND and real agents, each answering DNS

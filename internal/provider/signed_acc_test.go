@@ -2,7 +2,6 @@ package provider
 
 import (
 	"fmt"
-	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -25,9 +24,7 @@ import (
 // anchor: the zone's key) resolves the hostname through the provably
 // insecure delegation, and keeps resolving it with a node dead.
 func TestAccSignedParent(t *testing.T) {
-	if os.Getenv("TF_ACC") == "" {
-		t.Skip("acceptance test: set TF_ACC=1 (make test does)")
-	}
+	accOnly(t)
 	for i, c := range []struct{ software, signing string }{
 		{"bind", "nsec"}, {"bind", "nsec3"}, {"knot", ""}, {"knot", "nsec"}, {"knot", "nsec3"},
 		{"pdns", ""}, {"pdns", "nsec"}, {"pdns", "nsec3"},
@@ -171,9 +168,7 @@ func zoneKey(server, zone string) (string, error) {
 // server does not serve and an update policy without pmgtm each stop the
 // plan with their own message, before anything is written.
 func TestAccParentAuthErrors(t *testing.T) {
-	if os.Getenv("TF_ACC") == "" {
-		t.Skip("acceptance test: set TF_ACC=1 (make test does)")
-	}
+	accOnly(t)
 	srv := bind.Start(t, bind.Options{Zone: "example.test"})
 	readOnly := bind.Start(t, bind.Options{Zone: "example.test", ReadOnlyKey: true})
 	provider := func(s *bind.Server, keyName, secret string) string {
