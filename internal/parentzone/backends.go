@@ -29,7 +29,7 @@ type CloudflareConfig struct {
 
 // NewCloudflare returns a Cloudflare backend. Requests answered 429 are
 // retried after the Retry-After the API gives.
-func NewCloudflare(cfg CloudflareConfig) (Provider, error) {
+func NewCloudflare(cfg CloudflareConfig) (Backend, error) {
 	if cfg.APIToken == "" {
 		return nil, fmt.Errorf("cloudflare: api_token is empty; set it or CLOUDFLARE_API_TOKEN (a token with Zone.DNS:Edit)")
 	}
@@ -138,7 +138,7 @@ type Route53Config struct {
 
 // NewRoute53 returns a Route 53 backend. The AWS SDK endpoint settings
 // (AWS_ENDPOINT_URL_ROUTE_53) redirect it, which the tests use.
-func NewRoute53(cfg Route53Config) (Provider, error) {
+func NewRoute53(cfg Route53Config) (Backend, error) {
 	if (cfg.AccessKeyID == "") != (cfg.SecretAccessKey == "") {
 		return nil, fmt.Errorf("route53: access_key_id and secret_access_key go together; set both or neither (then the AWS credential chain is used)")
 	}

@@ -30,15 +30,15 @@ func BenchmarkReadState(b *testing.B) {
 	type target struct {
 		name   string
 		inj    *faults.Injector
-		newP   func() Provider
+		newP   func() Backend
 		seeded func()
 	}
 	targets := []target{
-		{"cloudflare", &cf.Injector, func() Provider {
+		{"cloudflare", &cf.Injector, func() Backend {
 			p, _ := NewCloudflare(CloudflareConfig{APIToken: "tok", HTTPClient: cf.Client()})
 			return p
 		}, nil},
-		{"route53", &r53.Injector, func() Provider {
+		{"route53", &r53.Injector, func() Backend {
 			p, _ := NewRoute53(Route53Config{AccessKeyID: "AKIDBENCH", SecretAccessKey: "s"})
 			return p
 		}, nil},

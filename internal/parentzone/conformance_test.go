@@ -30,7 +30,7 @@ var fastBackoff = Backoff{Attempts: 8, Base: 20 * time.Millisecond, Max: 200 * t
 type backend struct {
 	name string
 	// newProvider returns a fresh libdns provider for the zone.
-	newProvider func(t *testing.T) Provider
+	newProvider func(t *testing.T) Backend
 	// putForeign adds a record pmgtm did not make.
 	putForeign func(t *testing.T, r Record)
 	// faults is nil where failures cannot be injected (a real server).
@@ -38,7 +38,7 @@ type backend struct {
 	// writePath is the path suffix of the emulator's write requests.
 	writePath string
 	// slowProvider returns a provider whose calls hang, for timeouts.
-	slowProvider func(t *testing.T) Provider
+	slowProvider func(t *testing.T) Backend
 }
 
 func backends(t *testing.T) []backend {
@@ -51,7 +51,7 @@ func backends(t *testing.T) []backend {
 	} {
 		software, signing := primary.software, primary.signing
 		out = append(out, backend{name: software + "-rfc2136" + map[string]string{"": "", "nsec": "-nsec", "nsec3": "-nsec3"}[signing],
-			newProvider: func(t *testing.T) Provider {
+			newProvider: func(t *testing.T) Backend {
 				srv := bindFor(t, software, signing)
 				p, err := NewRFC2136(RFC2136Config{Server: srv.Addr, KeyName: srv.KeyName, KeyAlgorithm: "hmac-sha256", KeySecret: srv.KeySecret})
 				if err != nil {
@@ -74,7 +74,7 @@ func backends(t *testing.T) []backend {
 					t.Fatalf("foreign update: %v %v", err, resp)
 				}
 			},
-			slowProvider: func(t *testing.T) Provider {
+			slowProvider: func(t *testing.T) Backend {
 				// A TCP server that accepts and never answers.
 				ln, err := net.Listen("tcp", "127.0.0.1:0")
 				if err != nil {
@@ -100,7 +100,7 @@ func backends(t *testing.T) []backend {
 	cf.MaxPage = 5 // exercise paging with few records
 	t.Cleanup(cf.Close)
 	out = append(out, backend{name: "cloudflare-emulator", faults: &cf.Injector, writePath: "/dns_records",
-		newProvider: func(t *testing.T) Provider {
+		newProvider: func(t *testing.T) Backend {
 			p, err := NewCloudflare(CloudflareConfig{APIToken: "cf-test-token", HTTPClient: cf.Client()})
 			if err != nil {
 				t.Fatal(err)
@@ -120,7 +120,7 @@ func backends(t *testing.T) []backend {
 	t.Setenv("AWS_CONFIG_FILE", "/dev/null")
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
 	out = append(out, backend{name: "route53-emulator", faults: &r53.Injector, writePath: "/rrset",
-		newProvider: func(t *testing.T) Provider {
+		newProvider: func(t *testing.T) Backend {
 			p, err := NewRoute53(Route53Config{AccessKeyID: "AKIDPMGTMTEST", SecretAccessKey: "secret", MaxRetries: 2})
 			if err != nil {
 				t.Fatal(err)
@@ -134,7 +134,7 @@ func backends(t *testing.T) []backend {
 	// Emulators: a provider whose every call waits 2 s.
 	for i := range out[9:] {
 		b := &out[9+i]
-		b.slowProvider = func(t *testing.T) Provider {
+		b.slowProvider = func(t *testing.T) Backend {
 			b.faults.SetLatency(2 * time.Second)
 			t.Cleanup(b.faults.Clear)
 			return b.newProvider(t)
@@ -161,7 +161,7 @@ func bindFor(t *testing.T, software, signing string) *bind.Server {
 	return s
 }
 
-func newManager(t *testing.T, p Provider, owner string) *Manager {
+func newManager(t *testing.T, p Backend, owner string) *Manager {
 	m, err := NewManager(p, owner, fastBackoff)
 	if err != nil {
 		t.Fatal(err)
@@ -170,7 +170,7 @@ func newManager(t *testing.T, p Provider, owner string) *Manager {
 }
 
 // fresh reads the zone with a new manager, bypassing every cache.
-func fresh(t *testing.T, p Provider, name string) NameState {
+func fresh(t *testing.T, p Backend, name string) NameState {
 	t.Helper()
 	s, err := newManager(t, p, "reader").Lookup(context.Background(), testZone, name)
 	if err != nil {

@@ -38,7 +38,7 @@ func TestLiveRoute53(t *testing.T) {
 	liveRoundTrip(t, p, zone)
 }
 
-func liveRoundTrip(t *testing.T, p Provider, zone string) {
+func liveRoundTrip(t *testing.T, p Backend, zone string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	m, err := NewManager(p, "pmgtm-live-test", DefaultBackoff)

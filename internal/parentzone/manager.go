@@ -11,9 +11,10 @@ import (
 	"github.com/libdns/libdns"
 )
 
-// Provider is the smallest combination of libdns interfaces pmgtm needs:
-// list a zone, add records, delete exactly the records given.
-type Provider interface {
+// Backend is a parent-zone host (RFC 2136, Cloudflare, Route 53): the
+// smallest combination of libdns interfaces pmgtm needs: list a zone, add
+// records, delete exactly the records given.
+type Backend interface {
 	libdns.RecordGetter
 	libdns.RecordAppender
 	libdns.RecordDeleter
@@ -93,7 +94,7 @@ type Calls struct {
 // Manager reads and changes one backend's zones on behalf of one owner id.
 // It is safe for concurrent use; changes within a zone are serialised.
 type Manager struct {
-	provider Provider
+	provider Backend
 	owner    string
 	backoff  Backoff
 	Calls    Calls
@@ -112,7 +113,7 @@ type zoneCache struct {
 }
 
 // NewManager returns a manager for provider acting as owner.
-func NewManager(provider Provider, owner string, backoff Backoff) (*Manager, error) {
+func NewManager(provider Backend, owner string, backoff Backoff) (*Manager, error) {
 	if err := ValidOwner(owner); err != nil {
 		return nil, err
 	}

@@ -81,16 +81,6 @@ func fqdn(name string) string {
 	return name
 }
 
-// RelativeName returns name (fully qualified or not) relative to zone,
-// "@" for the apex.
-func RelativeName(name, zone string) string {
-	n, z := strings.TrimSuffix(strings.ToLower(name), "."), strings.TrimSuffix(strings.ToLower(zone), ".")
-	if n == z {
-		return "@"
-	}
-	return strings.TrimSuffix(n, "."+z)
-}
-
 // beneath reports whether relative name n lies strictly beneath relative
 // name parent ("@" is the apex).
 func beneath(n, parent string) bool {

@@ -36,7 +36,7 @@ func (e *ConfigError) Error() string { return e.Message }
 // signed with the key (an unsigned or badly signed answer is an error,
 // whatever its rcode), and every write is read back, signed, before it
 // counts as done.
-func NewRFC2136(cfg RFC2136Config) (Provider, error) {
+func NewRFC2136(cfg RFC2136Config) (Backend, error) {
 	alg := strings.TrimSuffix(strings.ToLower(cfg.KeyAlgorithm), ".")
 	switch alg {
 	case "", "hmac-sha256":
@@ -82,7 +82,7 @@ type rfc2136Backend struct {
 	server, keyName, alg, secret string
 }
 
-var _ Provider = (*rfc2136Backend)(nil)
+var _ Backend = (*rfc2136Backend)(nil)
 
 // AuthError is an answer that proves the server will not do what pmgtm
 // asks with these settings: a rejected key, a zone it does not serve, an

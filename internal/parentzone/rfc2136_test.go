@@ -17,7 +17,7 @@ import (
 	"github.com/pmgtm/terraform-provider-pmgtm/internal/testutil/bind"
 )
 
-func rfc2136For(t *testing.T, srv *bind.Server, server, keyName, secret string) Provider {
+func rfc2136For(t *testing.T, srv *bind.Server, server, keyName, secret string) Backend {
 	t.Helper()
 	p, err := NewRFC2136(RFC2136Config{Server: server, KeyName: keyName, KeySecret: secret})
 	if err != nil {
@@ -61,7 +61,7 @@ func TestRFC2136AuthErrors(t *testing.T) {
 	_, _ = rand.Read(wrong)
 	cases := []struct {
 		name      string
-		p         Provider
+		p         Backend
 		zone      string
 		write     bool
 		attr, msg string

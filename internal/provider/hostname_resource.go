@@ -486,7 +486,7 @@ func explainStep(err error) string {
 		return err.Error() + "\n\nThe agent did not accept the zone; nothing was delegated to this node. Check the node's agent_url, the provider's agent token, and that the agent runs; or remove the node from nodes."
 	case rollout.Verify:
 		return err.Error() + "\n\nThe node holds the zone but does not answer for it over DNS on port 53, so the delegation was not changed (publishing it would send resolvers to a node that cannot answer). Check that the agent listens on the node's address, UDP and TCP port 53 are open, and the node's ipv4/ipv6 are its real addresses."
-	case rollout.Publish, rollout.Withdraw:
+	case rollout.Publish, rollout.Undelegate:
 		return err.Error() + "\n\nThe parent zone was not changed as planned; run apply again once the cause is fixed: every step is safe to repeat."
 	}
 	return err.Error()

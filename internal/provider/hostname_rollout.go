@@ -152,7 +152,7 @@ func (ex *hostnameExecutor) Publish(ctx context.Context, keys []string) error {
 		[]parentzone.RRSet{{Type: "NS", TTL: uint32(ex.settings.NSTTL), Values: ns}}, ex.claim))
 }
 
-func (ex *hostnameExecutor) Withdraw(ctx context.Context) error {
+func (ex *hostnameExecutor) Undelegate(ctx context.Context) error {
 	return pause(ctx, ex.clients.Parent.Release(ctx, ex.zone, ex.name, ex.claim))
 }
 

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
@@ -46,32 +47,11 @@ type Clients struct {
 // 53 only, so the provider checks nodes there too.
 func (c *Clients) dnsPort() uint16 { return 53 }
 
+// providerModel is the provider block but for the backend blocks, which
+// backends.go reads one by one.
 type providerModel struct {
-	OwnerID    types.String     `tfsdk:"owner_id"`
-	RFC2136    *rfc2136Model    `tfsdk:"rfc2136"`
-	Cloudflare *cloudflareModel `tfsdk:"cloudflare"`
-	Route53    *route53Model    `tfsdk:"route53"`
-	Agent      *agentModel      `tfsdk:"agent"`
-}
-
-type rfc2136Model struct {
-	Server       types.String `tfsdk:"server"`
-	KeyName      types.String `tfsdk:"key_name"`
-	KeyAlgorithm types.String `tfsdk:"key_algorithm"`
-	KeySecret    types.String `tfsdk:"key_secret"`
-}
-
-type cloudflareModel struct {
-	APIToken types.String `tfsdk:"api_token"`
-	BaseURL  types.String `tfsdk:"base_url"`
-}
-
-type route53Model struct {
-	Region          types.String `tfsdk:"region"`
-	HostedZoneID    types.String `tfsdk:"hosted_zone_id"`
-	Profile         types.String `tfsdk:"profile"`
-	AccessKeyID     types.String `tfsdk:"access_key_id"`
-	SecretAccessKey types.String `tfsdk:"secret_access_key"`
+	OwnerID types.String `tfsdk:"owner_id"`
+	Agent   *agentModel  `tfsdk:"agent"`
 }
 
 type agentModel struct {
@@ -97,37 +77,12 @@ func (p *PmgtmProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp
 			"each running the pmgtm agent, so that recursive resolvers fail over between them. " +
 			"Configure exactly one of `rfc2136`, `cloudflare` or `route53` for the parent zone.",
 		Attributes: map[string]schema.Attribute{
-			"owner_id": str("Identifies this configuration in the ownership markers pmgtm writes beside its records "+
-				"(`<name>._pmgtm.<zone>` TXT). Two configurations with different owner ids never change each other's "+
-				"records. Default `default`.", false),
+			"owner_id": str("Names this configuration in the ownership markers pmgtm writes beside its records "+
+				"(`<name>._pmgtm.<zone>` TXT), next to each resource's `instance_id`. A name belongs to one resource "+
+				"in one state whatever the owner ids; a distinct owner id per team makes the markers say whose a name "+
+				"is. Default `default`.", false),
 		},
 		Blocks: map[string]schema.Block{
-			"rfc2136": schema.SingleNestedBlock{
-				MarkdownDescription: "Parent zone on an RFC 2136 primary (BIND, Knot DNS, PowerDNS with a backend that supports updates, e.g. gsqlite3), signed or not, with TSIG. The key needs update and AXFR rights. Every answer must be signed with the key and every write is read back before it counts; a rejected key, a zone the server does not serve or an update policy without the key fails at plan time.",
-				Attributes: map[string]schema.Attribute{
-					"server":        str("`host[:port]` of the primary server; port 53 when omitted. Env `PMGTM_RFC2136_SERVER`.", false),
-					"key_name":      str("TSIG key name. Env `PMGTM_RFC2136_KEY_NAME`.", false),
-					"key_algorithm": str("`hmac-sha256` (default) or `hmac-sha512`. Env `PMGTM_RFC2136_KEY_ALGORITHM`.", false),
-					"key_secret":    str("TSIG secret, base64. Env `PMGTM_RFC2136_KEY_SECRET`.", true),
-				},
-			},
-			"cloudflare": schema.SingleNestedBlock{
-				MarkdownDescription: "Parent zone on Cloudflare.",
-				Attributes: map[string]schema.Attribute{
-					"api_token": str("API token with Zone.DNS:Edit. Env `CLOUDFLARE_API_TOKEN`.", true),
-					"base_url":  str("Scheme and host of the API, for an API gateway or an emulator. Default `https://api.cloudflare.com`. Env `CLOUDFLARE_BASE_URL`.", false),
-				},
-			},
-			"route53": schema.SingleNestedBlock{
-				MarkdownDescription: "Parent zone on Amazon Route 53. Credentials come from the standard AWS chain unless given here.",
-				Attributes: map[string]schema.Attribute{
-					"region":            str("Region used to sign requests. Default `us-east-1`.", false),
-					"hosted_zone_id":    str("Hosted zone id, when several zones share the name.", false),
-					"profile":           str("Shared-config profile.", false),
-					"access_key_id":     str("Access key id (prefer the credential chain).", false),
-					"secret_access_key": str("Secret access key.", true),
-				},
-			},
 			"agent": schema.SingleNestedBlock{
 				MarkdownDescription: "How the provider reaches node agents.",
 				Attributes: map[string]schema.Attribute{
@@ -139,6 +94,9 @@ func (p *PmgtmProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp
 				},
 			},
 		},
+	}
+	for _, k := range backendKinds {
+		resp.Schema.Blocks[k.name] = k.block
 	}
 }
 
@@ -155,11 +113,13 @@ func valueOr(v types.String, env string) string {
 
 func (p *PmgtmProvider) Configure(ctx context.Context, req provider.ConfigureRequest, resp *provider.ConfigureResponse) {
 	var cfg providerModel
-	resp.Diagnostics.Append(req.Config.Get(ctx, &cfg)...)
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("owner_id"), &cfg.OwnerID)...)
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("agent"), &cfg.Agent)...)
+	names, configs := configuredBackends(ctx, req.Config, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	if anyUnknown(cfg) {
+	if anyUnknown(cfg, configs) {
 		// Values known only after apply (e.g. a secret from another
 		// resource): the framework's documented way is to configure nothing
 		// now; resources then report that the provider is not configured if
@@ -174,41 +134,20 @@ func (p *PmgtmProvider) Configure(ctx context.Context, req provider.ConfigureReq
 		resp.Diagnostics.AddAttributeError(path.Root("owner_id"), "Invalid owner_id", err.Error())
 		return
 	}
-	count := 0
-	for _, set := range []bool{cfg.RFC2136 != nil, cfg.Cloudflare != nil, cfg.Route53 != nil} {
-		if set {
-			count++
+	if len(configs) != 1 {
+		var all []string
+		for _, k := range backendKinds {
+			all = append(all, k.name)
 		}
-	}
-	if count != 1 {
 		resp.Diagnostics.AddError("Configure exactly one parent-zone backend",
-			fmt.Sprintf("The provider block has %d of rfc2136, cloudflare and route53; pmgtm needs exactly one, the host of the zone that delegates your hostnames.", count))
+			fmt.Sprintf("The provider block has %d of %s (%v); pmgtm needs exactly one, the host of the zone that delegates your hostnames.", len(configs), strings.Join(all, ", "), names))
 		return
 	}
-	var backend parentzone.Provider
-	var err error
-	switch {
-	case cfg.RFC2136 != nil:
-		backend, err = parentzone.NewRFC2136(parentzone.RFC2136Config{
-			Server:       valueOr(cfg.RFC2136.Server, "PMGTM_RFC2136_SERVER"),
-			KeyName:      valueOr(cfg.RFC2136.KeyName, "PMGTM_RFC2136_KEY_NAME"),
-			KeyAlgorithm: valueOr(cfg.RFC2136.KeyAlgorithm, "PMGTM_RFC2136_KEY_ALGORITHM"),
-			KeySecret:    valueOr(cfg.RFC2136.KeySecret, "PMGTM_RFC2136_KEY_SECRET"),
-		})
-	case cfg.Cloudflare != nil:
-		backend, err = parentzone.NewCloudflare(parentzone.CloudflareConfig{APIToken: valueOr(cfg.Cloudflare.APIToken, "CLOUDFLARE_API_TOKEN"),
-			BaseURL: valueOr(cfg.Cloudflare.BaseURL, "CLOUDFLARE_BASE_URL")})
-	case cfg.Route53 != nil:
-		backend, err = parentzone.NewRoute53(parentzone.Route53Config{
-			Region: valueOr(cfg.Route53.Region, ""), HostedZoneID: valueOr(cfg.Route53.HostedZoneID, ""),
-			Profile: valueOr(cfg.Route53.Profile, ""), AccessKeyID: valueOr(cfg.Route53.AccessKeyID, ""),
-			SecretAccessKey: valueOr(cfg.Route53.SecretAccessKey, ""),
-		})
-	}
+	backend, err := configs[0].backend()
 	var cfgErr *parentzone.ConfigError
 	switch {
-	case errors.As(err, &cfgErr) && cfg.RFC2136 != nil:
-		resp.Diagnostics.AddAttributeError(path.Root("rfc2136").AtName(cfgErr.Attribute), "Invalid parent-zone backend configuration", err.Error())
+	case errors.As(err, &cfgErr):
+		resp.Diagnostics.AddAttributeError(path.Root(names[0]).AtName(cfgErr.Attribute), "Invalid parent-zone backend configuration", err.Error())
 		return
 	case err != nil:
 		resp.Diagnostics.AddError("Invalid parent-zone backend configuration", err.Error())
@@ -264,16 +203,10 @@ func (p *PmgtmProvider) Configure(ctx context.Context, req provider.ConfigureReq
 	resp.DataSourceData = clients
 }
 
-func anyUnknown(cfg providerModel) bool {
+func anyUnknown(cfg providerModel, backends []backendConfig) bool {
 	vals := []types.String{cfg.OwnerID}
-	if cfg.RFC2136 != nil {
-		vals = append(vals, cfg.RFC2136.Server, cfg.RFC2136.KeyName, cfg.RFC2136.KeyAlgorithm, cfg.RFC2136.KeySecret)
-	}
-	if cfg.Cloudflare != nil {
-		vals = append(vals, cfg.Cloudflare.APIToken, cfg.Cloudflare.BaseURL)
-	}
-	if cfg.Route53 != nil {
-		vals = append(vals, cfg.Route53.Region, cfg.Route53.HostedZoneID, cfg.Route53.Profile, cfg.Route53.AccessKeyID, cfg.Route53.SecretAccessKey)
+	for _, b := range backends {
+		vals = append(vals, b.values()...)
 	}
 	if cfg.Agent != nil {
 		vals = append(vals, cfg.Agent.Token, cfg.Agent.CACertPEM, cfg.Agent.Timeout, cfg.Agent.ClientCertPEM, cfg.Agent.ClientKeyPEM)

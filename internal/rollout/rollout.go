@@ -23,14 +23,15 @@ const (
 	Verify
 	// Publish makes the parent's NS set exactly Step.Nameservers.
 	Publish
-	// Withdraw removes the NS set from the parent.
-	Withdraw
+	// Undelegate removes the NS set from the parent. ("Withdraw" is what an
+	// agent does when it fences itself; see the glossary in DESIGN.md.)
+	Undelegate
 	// Remove deletes the node's zone from its agent.
 	Remove
 )
 
 func (a Action) String() string {
-	return [...]string{"push", "verify", "publish", "withdraw", "remove"}[a]
+	return [...]string{"push", "verify", "publish", "undelegate", "remove"}[a]
 }
 
 // Step is one action; Node names the node (its nameserver name) for Push,
@@ -75,7 +76,7 @@ func Change(from, to []string) []Step {
 // Destroy plans the removal of a hostname: the delegation first, then the
 // zones.
 func Destroy(from []string) []Step {
-	steps := []Step{{Action: Withdraw}}
+	steps := []Step{{Action: Undelegate}}
 	for _, n := range from {
 		steps = append(steps, Step{Action: Remove, Node: n})
 	}
@@ -87,7 +88,7 @@ type Executor interface {
 	Push(ctx context.Context, node string) error
 	Verify(ctx context.Context, node string) error
 	Publish(ctx context.Context, nameservers []string) error
-	Withdraw(ctx context.Context) error
+	Undelegate(ctx context.Context) error
 	Remove(ctx context.Context, node string) error
 }
 
@@ -101,7 +102,7 @@ func (e *StepError) Error() string { return fmt.Sprintf("%s: %v", e.Step, e.Err)
 func (e *StepError) Unwrap() error { return e.Err }
 
 // Run carries out steps in order. It stops at the first failed Push,
-// Verify, Publish or Withdraw, since what follows depends on it. A failed
+// Verify, Publish or Undelegate, since what follows depends on it. A failed
 // Remove does not stop it: the node is already out of the delegation, so
 // its leftover zone harms nobody (the node is often dead, which is why it
 // is being removed); those failures come back as leftovers, to be reported
@@ -116,8 +117,8 @@ func Run(ctx context.Context, steps []Step, ex Executor) (leftovers []*StepError
 			e = ex.Verify(ctx, s.Node)
 		case Publish:
 			e = ex.Publish(ctx, s.Nameservers)
-		case Withdraw:
-			e = ex.Withdraw(ctx)
+		case Undelegate:
+			e = ex.Undelegate(ctx)
 		case Remove:
 			if e = ex.Remove(ctx, s.Node); e != nil {
 				leftovers = append(leftovers, &StepError{Step: s, Err: e})

@@ -77,8 +77,8 @@ func (w *world) Publish(_ context.Context, ns []string) error {
 	return nil
 }
 
-func (w *world) Withdraw(context.Context) error {
-	if err := w.step("withdraw"); err != nil {
+func (w *world) Undelegate(context.Context) error {
+	if err := w.step("undelegate"); err != nil {
 		return err
 	}
 	w.published = nil
@@ -127,7 +127,7 @@ func TestDestroyWithdrawsFirst(t *testing.T) {
 	if _, err := Run(context.Background(), Destroy([]string{"lb1", "lb2"}), w); err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(w.log, ","); got != "withdraw,remove lb1,remove lb2" {
+	if got := strings.Join(w.log, ","); got != "undelegate,remove lb1,remove lb2" {
 		t.Errorf("steps %s", got)
 	}
 }

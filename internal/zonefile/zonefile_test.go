@@ -40,7 +40,7 @@ func TestTextAnswersLikeTheAgent(t *testing.T) {
 	if err := zp.Err(); err != nil {
 		t.Fatalf("zone text does not parse: %v\n%s", err, text)
 	}
-	table := responder.NewTable([]*responder.Zone{responder.Compile(z, nil)}, nil)
+	table := responder.NewTable([]*responder.Zone{responder.Compile(z, nil, responder.Fence{})}, nil)
 	for _, name := range []string{"api.example.com.", "www.api.example.com.", "a.b.api.example.com."} {
 		for _, qtype := range []uint16{dns.TypeA, dns.TypeAAAA, dns.TypeSOA, dns.TypeNS} {
 			fromFile := fileAnswer(rrs, name, qtype)

@@ -12,7 +12,7 @@ import (
 func BenchmarkRespond(b *testing.B) {
 	var zones []*Zone
 	for i := range 10000 {
-		zones = append(zones, Compile(testZone(b, fmt.Sprintf("z%d.bench.test", i), []string{"198.51.100.10"}, []string{"2001:db8::10"}), nil))
+		zones = append(zones, Compile(testZone(b, fmt.Sprintf("z%d.bench.test", i), []string{"198.51.100.10"}, []string{"2001:db8::10"}), nil, Fence{}))
 	}
 	tab := NewTable(zones, nil)
 	q := new(dns.Msg).SetQuestion("w1234.z777.bench.test.", dns.TypeA)

@@ -83,14 +83,10 @@ func (z *Zone) Counters() *Counters { return z.counters }
 // long as the zone's name is served, across replacements of its content.
 type Counters [NumQTypes][NumRCodes]atomic.Uint64
 
-// Compile renders z's answers. counters may be shared with the zone it
-// replaces so that metrics survive updates; nil allocates new ones.
-func Compile(z zone.Zone, counters *Counters) *Zone {
-	return CompileFenced(z, counters, Fence{})
-}
-
-// CompileFenced renders z's answers in the given fencing state.
-func CompileFenced(z zone.Zone, counters *Counters, f Fence) *Zone {
+// Compile renders z's answers in fencing state f (Fence{}: served
+// normally). counters may be shared with the zone it replaces so that
+// metrics survive updates; nil allocates new ones.
+func Compile(z zone.Zone, counters *Counters, f Fence) *Zone {
 	if counters == nil {
 		counters = new(Counters)
 	}

@@ -28,7 +28,7 @@ func TestRespondFenced(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			tab := NewTable([]*Zone{CompileFenced(z, nil, c.fence)}, nil)
+			tab := NewTable([]*Zone{Compile(z, nil, c.fence)}, nil)
 			m, out := exchange(t, tab, question("www.api.example.com.", dns.TypeA), false)
 			if c.dropped {
 				if m != nil || !out.Dropped || out.RCode != RCodeDropped {

@@ -26,10 +26,10 @@ func testZone(t testing.TB, name string, v4, v6 []string) zone.Zone {
 
 func testTable(t testing.TB) *Table {
 	return NewTable([]*Zone{
-		Compile(testZone(t, "api.example.com", []string{"198.51.100.10"}, []string{"2001:db8::10"}), nil),
+		Compile(testZone(t, "api.example.com", []string{"198.51.100.10"}, []string{"2001:db8::10"}), nil, Fence{}),
 		// A longer zone beneath the first: longest match must pick it.
-		Compile(testZone(t, "eu.api.example.com", []string{"203.0.113.20"}, nil), nil),
-		Compile(testZone(t, "v6only.example.com", nil, []string{"2001:db8::30", "2001:db8::31"}), nil),
+		Compile(testZone(t, "eu.api.example.com", []string{"203.0.113.20"}, nil), nil, Fence{}),
+		Compile(testZone(t, "v6only.example.com", nil, []string{"2001:db8::30", "2001:db8::31"}), nil, Fence{}),
 	}, nil)
 }
 
@@ -226,7 +226,7 @@ func TestRespondTruncation(t *testing.T) {
 	for i := 1; i <= 16; i++ {
 		v6 = append(v6, fmt.Sprintf("2001:db8::%x", i))
 	}
-	tab := NewTable([]*Zone{Compile(testZone(t, "big.example.com", nil, v6), nil)}, nil)
+	tab := NewTable([]*Zone{Compile(testZone(t, "big.example.com", nil, v6), nil, Fence{})}, nil)
 	name := "a-rather-long-label-to-push-the-answer-past-512-bytes.big.example.com."
 
 	plain, _ := exchange(t, tab, question(name, dns.TypeAAAA), false)
@@ -284,12 +284,12 @@ func TestRespondMalformed(t *testing.T) {
 }
 
 func TestCountersSurviveRecompile(t *testing.T) {
-	z := Compile(testZone(t, "api.example.com", []string{"198.51.100.10"}, nil), nil)
+	z := Compile(testZone(t, "api.example.com", []string{"198.51.100.10"}, nil), nil, Fence{})
 	tab := NewTable([]*Zone{z}, nil)
 	wire, _ := question("api.example.com.", dns.TypeA).Pack()
 	_, out := Respond(tab, wire, nil, false)
 	tab.Count(out)
-	next := Compile(z.Model, z.Counters())
+	next := Compile(z.Model, z.Counters(), Fence{})
 	if got := next.Counters()[QTypeA][RCodeNoError].Load(); got != 1 {
 		t.Fatalf("count after recompile %d, want 1", got)
 	}

@@ -163,7 +163,7 @@ func (s *Store) Delete(name string) (bool, error) {
 
 // compile renders z in its current fencing state. Callers hold mu.
 func (s *Store) compile(z zone.Zone, counters *responder.Counters) *responder.Zone {
-	return responder.CompileFenced(z, counters, s.fences[z.Name])
+	return responder.Compile(z, counters, s.fences[z.Name])
 }
 
 // SetFence serves the zone in a new fencing state (it is not stored: on

@@ -1,0 +1,136 @@
+package provider
+
+import (
+	"context"
+
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/pmgtm/terraform-provider-pmgtm/internal/parentzone"
+)
+
+// backendKinds is every parent-zone host the provider block can name, in
+// the order the docs list them. Adding a host is one row here and one
+// model type with its block (below), beside its constructor in parentzone.
+var backendKinds = []backendKind{
+	{name: "rfc2136", block: rfc2136Block, config: func() backendConfig { return &rfc2136Model{} }},
+	{name: "cloudflare", block: cloudflareBlock, config: func() backendConfig { return &cloudflareModel{} }},
+	{name: "route53", block: route53Block, config: func() backendConfig { return &route53Model{} }},
+}
+
+// backendKind is one host: its block in the provider schema, and the
+// model that block decodes into.
+type backendKind struct {
+	name   string
+	block  schema.SingleNestedBlock
+	config func() backendConfig
+}
+
+// backendConfig is a decoded backend block.
+type backendConfig interface {
+	// values are the block's values, to hold off configuring while one is
+	// unknown.
+	values() []types.String
+	// backend builds the host's client; a *parentzone.ConfigError names
+	// the attribute at fault.
+	backend() (parentzone.Backend, error)
+}
+
+// configuredBackends decodes every backend block that is present.
+func configuredBackends(ctx context.Context, cfg tfsdk.Config, diags *diag.Diagnostics) (names []string, configs []backendConfig) {
+	for _, k := range backendKinds {
+		c := k.config()
+		var present types.Object
+		diags.Append(cfg.GetAttribute(ctx, path.Root(k.name), &present)...)
+		if present.IsNull() {
+			continue
+		}
+		diags.Append(cfg.GetAttribute(ctx, path.Root(k.name), c)...)
+		names, configs = append(names, k.name), append(configs, c)
+	}
+	return names, configs
+}
+
+type rfc2136Model struct {
+	Server       types.String `tfsdk:"server"`
+	KeyName      types.String `tfsdk:"key_name"`
+	KeyAlgorithm types.String `tfsdk:"key_algorithm"`
+	KeySecret    types.String `tfsdk:"key_secret"`
+}
+
+var rfc2136Block = schema.SingleNestedBlock{
+	MarkdownDescription: "Parent zone on an RFC 2136 primary (BIND, Knot DNS, PowerDNS with a backend that supports updates, e.g. gsqlite3), signed or not, with TSIG. The key needs update and AXFR rights. Every answer must be signed with the key and every write is read back before it counts; a rejected key, a zone the server does not serve or an update policy without the key fails at plan time.",
+	Attributes: map[string]schema.Attribute{
+		"server":        str("`host[:port]` of the primary server; port 53 when omitted. Env `PMGTM_RFC2136_SERVER`.", false),
+		"key_name":      str("TSIG key name. Env `PMGTM_RFC2136_KEY_NAME`.", false),
+		"key_algorithm": str("`hmac-sha256` (default) or `hmac-sha512`. Env `PMGTM_RFC2136_KEY_ALGORITHM`.", false),
+		"key_secret":    str("TSIG secret, base64. Env `PMGTM_RFC2136_KEY_SECRET`.", true),
+	},
+}
+
+func (m *rfc2136Model) values() []types.String {
+	return []types.String{m.Server, m.KeyName, m.KeyAlgorithm, m.KeySecret}
+}
+
+func (m *rfc2136Model) backend() (parentzone.Backend, error) {
+	return parentzone.NewRFC2136(parentzone.RFC2136Config{
+		Server:       valueOr(m.Server, "PMGTM_RFC2136_SERVER"),
+		KeyName:      valueOr(m.KeyName, "PMGTM_RFC2136_KEY_NAME"),
+		KeyAlgorithm: valueOr(m.KeyAlgorithm, "PMGTM_RFC2136_KEY_ALGORITHM"),
+		KeySecret:    valueOr(m.KeySecret, "PMGTM_RFC2136_KEY_SECRET"),
+	})
+}
+
+type cloudflareModel struct {
+	APIToken types.String `tfsdk:"api_token"`
+	BaseURL  types.String `tfsdk:"base_url"`
+}
+
+var cloudflareBlock = schema.SingleNestedBlock{
+	MarkdownDescription: "Parent zone on Cloudflare.",
+	Attributes: map[string]schema.Attribute{
+		"api_token": str("API token with Zone.DNS:Edit. Env `CLOUDFLARE_API_TOKEN`.", true),
+		"base_url":  str("Scheme and host of the API, for an API gateway or an emulator. Default `https://api.cloudflare.com`. Env `CLOUDFLARE_BASE_URL`.", false),
+	},
+}
+
+func (m *cloudflareModel) values() []types.String { return []types.String{m.APIToken, m.BaseURL} }
+
+func (m *cloudflareModel) backend() (parentzone.Backend, error) {
+	return parentzone.NewCloudflare(parentzone.CloudflareConfig{APIToken: valueOr(m.APIToken, "CLOUDFLARE_API_TOKEN"),
+		BaseURL: valueOr(m.BaseURL, "CLOUDFLARE_BASE_URL")})
+}
+
+type route53Model struct {
+	Region          types.String `tfsdk:"region"`
+	HostedZoneID    types.String `tfsdk:"hosted_zone_id"`
+	Profile         types.String `tfsdk:"profile"`
+	AccessKeyID     types.String `tfsdk:"access_key_id"`
+	SecretAccessKey types.String `tfsdk:"secret_access_key"`
+}
+
+var route53Block = schema.SingleNestedBlock{
+	MarkdownDescription: "Parent zone on Amazon Route 53. Credentials come from the standard AWS chain unless given here.",
+	Attributes: map[string]schema.Attribute{
+		"region":            str("Region used to sign requests. Default `us-east-1`.", false),
+		"hosted_zone_id":    str("Hosted zone id, when several zones share the name.", false),
+		"profile":           str("Shared-config profile.", false),
+		"access_key_id":     str("Access key id (prefer the credential chain).", false),
+		"secret_access_key": str("Secret access key.", true),
+	},
+}
+
+func (m *route53Model) values() []types.String {
+	return []types.String{m.Region, m.HostedZoneID, m.Profile, m.AccessKeyID, m.SecretAccessKey}
+}
+
+func (m *route53Model) backend() (parentzone.Backend, error) {
+	return parentzone.NewRoute53(parentzone.Route53Config{
+		Region: valueOr(m.Region, ""), HostedZoneID: valueOr(m.HostedZoneID, ""),
+		Profile: valueOr(m.Profile, ""), AccessKeyID: valueOr(m.AccessKeyID, ""),
+		SecretAccessKey: valueOr(m.SecretAccessKey, ""),
+	})
+}
