@@ -97,18 +97,7 @@ zone "%[6]s" {
 		return nil, err
 	}
 	confFile := filepath.Join(o.Dir, "named.conf")
-	p, err := launch("named", o.Dir, confFile, conf, b.Addr, o.Zone, named, "-g", "-c", confFile)
-	if err != nil {
-		return nil, err
-	}
-	b.proc = p
-	if o.Signing != "" {
-		if err := waitSigned(b.Addr, o.Zone, 30*time.Second); err != nil {
-			p.stop()
-			return nil, fmt.Errorf("named: %w\n%s", err, p.log())
-		}
-	}
-	return b, nil
+	return b.start(o.Signing, "named", o.Dir, confFile, conf, b.Addr, o.Zone, named, "-g", "-c", confFile)
 }
 
 // waitSigned waits until the zone's SOA comes with a signature: named signs

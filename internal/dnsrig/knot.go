@@ -83,15 +83,21 @@ zone:
     acl: pmgtm%[9]s
 `, o.Dir, o.IP, o.Port, p.KeyName, p.KeySecret, o.Zone, zoneFile, acl, signing)
 	confFile := filepath.Join(o.Dir, "knot.conf")
-	proc, err := launch("knot", o.Dir, confFile, conf, p.Addr, o.Zone, knotd, "-c", confFile)
+	return p.start(o.Signing, "knot", o.Dir, confFile, conf, p.Addr, o.Zone, knotd, "-c", confFile)
+}
+
+// start launches the server (as launch does) and, for a signed zone, waits
+// until the server has signed it.
+func (p *Primary) start(signing, name, dir, confFile, conf, addr, zone, bin string, args ...string) (*Primary, error) {
+	proc, err := launch(name, dir, confFile, conf, addr, zone, bin, args...)
 	if err != nil {
 		return nil, err
 	}
 	p.proc = proc
-	if o.Signing != "" {
-		if err := waitSigned(p.Addr, o.Zone, 30*time.Second); err != nil {
+	if signing != "" {
+		if err := waitSigned(p.Addr, zone, 30*time.Second); err != nil {
 			proc.stop()
-			return nil, fmt.Errorf("knotd: %w\n%s", err, proc.log())
+			return nil, fmt.Errorf("%s: %w\n%s", name, err, proc.log())
 		}
 	}
 	return p, nil

@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"time"
 )
 
 // PowerDNSPath finds pdns_server, or returns "".
@@ -85,18 +84,7 @@ loglevel=4
 			return nil, fmt.Errorf("pdnsutil %v: %w\n%s", s, err, out)
 		}
 	}
-	proc, err := launch("pdns", o.Dir, "", "", p.Addr, o.Zone, server, "--config-dir="+o.Dir, "--daemon=no", "--guardian=no")
-	if err != nil {
-		return nil, err
-	}
-	p.proc = proc
-	if o.Signing != "" {
-		if err := waitSigned(p.Addr, o.Zone, 30*time.Second); err != nil {
-			proc.stop()
-			return nil, fmt.Errorf("pdns_server: %w\n%s", err, proc.log())
-		}
-	}
-	return p, nil
+	return p.start(o.Signing, "pdns", o.Dir, "", "", p.Addr, o.Zone, server, "--config-dir="+o.Dir, "--daemon=no", "--guardian=no")
 }
 
 func runWithInput(input, bin string, args ...string) ([]byte, error) {

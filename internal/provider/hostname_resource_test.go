@@ -32,17 +32,7 @@ func TestAccHostnameLifecycle(t *testing.T) {
 	const fqdn = "api.example.test."
 	stepPause = 250 * time.Millisecond
 	defer func() { stepPause = 0 }()
-	obs := observe(r.srv.Addr, fqdn)
-	defer func() {
-		checks, violations := obs.finish()
-		if len(violations) > 0 {
-			t.Errorf("lame delegation seen %d times in %d checks: %v", len(violations), checks, violations)
-		}
-		if checks < 20 {
-			t.Errorf("the observer made only %d checks; it did not watch the changes", checks)
-		}
-		t.Logf("no-lame observer: %d checks, %d violations", checks, len(violations))
-	}()
+	obs := watchNoLame(t, r.srv.Addr, fqdn)
 
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: protoV6Providers,

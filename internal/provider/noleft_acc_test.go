@@ -18,17 +18,7 @@ func TestAccNodeRemovalNeverLame(t *testing.T) {
 	const lb1, lb2, lb3 = "127.0.8.11", "127.0.8.12", "127.0.8.13"
 	r := newRig(t, lb1, lb2, lb3)
 	const fqdn = "api.example.test."
-	obs := observe(r.srv.Addr, fqdn)
-	defer func() {
-		checks, violations := obs.finish()
-		if len(violations) > 0 {
-			t.Errorf("lame delegation seen %d times in %d checks: %v", len(violations), checks, violations)
-		}
-		if checks < 20 {
-			t.Errorf("the observer made only %d checks; it did not watch the changes", checks)
-		}
-		t.Logf("no-lame observer: %d checks, %d violations", checks, len(violations))
-	}()
+	watchNoLame(t, r.srv.Addr, fqdn)
 	cli := terraformCLI(t)
 	tf := func(config string, args ...string) string {
 		t.Helper()

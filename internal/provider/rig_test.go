@@ -273,6 +273,24 @@ func observe(parent, fqdn string) *observer {
 	return o
 }
 
+// watchNoLame runs an observer for the rest of the test and fails the test
+// on any lame delegation it saw, or when it saw too little to tell.
+func watchNoLame(t *testing.T, parent, fqdn string) *observer {
+	t.Helper()
+	obs := observe(parent, fqdn)
+	t.Cleanup(func() {
+		checks, violations := obs.finish()
+		if len(violations) > 0 {
+			t.Errorf("lame delegation seen %d times in %d checks: %v", len(violations), checks, violations)
+		}
+		if checks < 20 {
+			t.Errorf("the observer made only %d checks; it did not watch the changes", checks)
+		}
+		t.Logf("no-lame observer: %d checks, %d violations", checks, len(violations))
+	})
+	return obs
+}
+
 // zoneOf is the parent zone of a hostname: all but its first label.
 func zoneOf(fqdn string) string {
 	_, z, _ := strings.Cut(fqdn, ".")
