@@ -16,6 +16,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/pmgtm/terraform-provider-pmgtm/internal/agentclient"
+	"github.com/pmgtm/terraform-provider-pmgtm/internal/zone"
 )
 
 // TestAccHostnameLifecycle drives the real terraform CLI through create,
@@ -106,9 +107,24 @@ func TestAccHostnameLifecycle(t *testing.T) {
 					return r.expectDelegation("lb1", "lb3")
 				},
 			},
-			{ // move lb1 to another address and agent: make-before-break
+			{ // move lb1 to another address and agent: make-before-break; a zone
+				// planted on the old agent, with a fake peer, is not carried over
+				PreConfig: func() {
+					old := r.agents[lb1]
+					planted := zone.Body{Name: "planted.example.test.", IPv4: []string{lb1}, Nameservers: []string{"lb1.example.test.", "evil.example.net."},
+						SOA: &zone.SOABody{MName: "lb1.example.test."}, Peers: []zone.Peer{{Name: "evil.example.net.", IPv4: []string{"192.0.2.66"}}}}
+					if _, _, err := (&agentclient.Client{BaseURL: old.APIURL, Token: rigToken}).PutZone(context.Background(), planted.Name, planted); err != nil {
+						t.Fatal(err)
+					}
+				},
 				Config: r.config(moved, []string{"lb1", "lb3"}, ""),
 				Check: func(*terraform.State) error {
+					if r.hasZone(lb1b, "planted.example.test.") {
+						return fmt.Errorf("the move carried a zone this configuration does not manage to the new agent")
+					}
+					if !r.hasZone(lb1, "planted.example.test.") {
+						return fmt.Errorf("the move deleted a zone this configuration does not manage from the old agent")
+					}
 					if got := lookup(t, r.srv, "lb1.example.test.", dns.TypeA); len(got) != 1 || got[0] != lb1b {
 						return fmt.Errorf("lb1 A %v, want %s", got, lb1b)
 					}
