@@ -54,25 +54,32 @@ func New(h Handler) *Handler {
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// The token is checked first: a valid token is never blocked, even from
+	// an address (a NAT, a shared bastion) that others fail from. Tokens
+	// are at least 16 characters, so the block is about noise and weak
+	// guesses, not the only thing between a guesser and the API.
+	if h.authorized(r) {
+		h.mux.ServeHTTP(w, r)
+		return
+	}
 	client := remoteAddr(r)
+	// A refused client gets its connection closed: keep-alive connections
+	// of callers without a token would otherwise hold descriptors.
+	w.Header().Set("Connection", "close")
 	if blocked, left := h.failures.blocked(client); blocked {
 		w.Header().Set("Retry-After", strconv.Itoa(int(left.Seconds())+1))
 		writeError(w, http.StatusTooManyRequests, &zone.FieldError{Message: "too many failed authentications; try again later"})
 		return
 	}
-	if !h.authorized(r) {
-		// No detail: a caller without the token learns nothing. The log
-		// names the client, never what it sent.
-		if h.failures.fail(client) {
-			h.Log.Warn("api client blocked after repeated failed authentication", "client", client.String(), "for", h.failures.block.String())
-		} else {
-			h.Log.Info("api request without a valid token", "client", client.String(), "method", r.Method, "path", r.URL.Path)
-		}
-		w.Header().Set("WWW-Authenticate", `Bearer realm="pmgtm-agent"`)
-		writeError(w, http.StatusUnauthorized, &zone.FieldError{Message: "unauthorized"})
-		return
+	// No detail: a caller without the token learns nothing. The log names
+	// the client, never what it sent.
+	if h.failures.fail(client) {
+		h.Log.Warn("api client blocked after repeated failed authentication", "client", client.String(), "for", h.failures.block.String())
+	} else {
+		h.Log.Info("api request without a valid token", "client", client.String(), "method", r.Method, "path", r.URL.Path)
 	}
-	h.mux.ServeHTTP(w, r)
+	w.Header().Set("WWW-Authenticate", `Bearer realm="pmgtm-agent"`)
+	writeError(w, http.StatusUnauthorized, &zone.FieldError{Message: "unauthorized"})
 }
 
 func remoteAddr(r *http.Request) netip.Addr {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strconv"
 	"strings"
 	"testing"
@@ -153,18 +154,61 @@ func TestAuth(t *testing.T) {
 	if code, _ := do(t, srv, "GET", "/v1/health", testToken, nil); code != http.StatusOK {
 		t.Fatalf("right token: %d", code)
 	}
-	// Ten failures block the client for a minute, even with the right token.
+	// Ten failures block the client for a minute; the right token still
+	// works from the same address (a NAT shared with a guesser).
 	for i := 0; i < 10; i++ {
 		do(t, srv, "GET", "/v1/health", "guess-"+strconv.Itoa(i), nil)
 	}
-	code, body := do(t, srv, "GET", "/v1/health", testToken, nil)
+	code, body := do(t, srv, "GET", "/v1/health", "guess-11", nil)
 	if code != http.StatusTooManyRequests || !strings.Contains(string(body), "too many failed authentications") {
 		t.Fatalf("after 10 failures: %d %s", code, body)
+	}
+	if code, body := do(t, srv, "GET", "/v1/health", testToken, nil); code != http.StatusOK {
+		t.Fatalf("the right token from a blocked address: %d %s", code, body)
 	}
 	// Without a configured token (loopback-only API) no header is needed.
 	open, _ := newTestServer(t, "")
 	if code, _ := do(t, open, "GET", "/v1/health", "", nil); code != http.StatusOK {
 		t.Fatalf("open API: %d", code)
+	}
+}
+
+// TestAuthBlockCannotBeChurned: failures from many more addresses than the
+// table holds do not unblock a blocked guesser.
+func TestAuthBlockCannotBeChurned(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	l := newAuthLimit(func() time.Time { return now })
+	guesser := netip.MustParseAddr("198.51.100.7")
+	for i := 0; i < l.max; i++ {
+		l.fail(guesser)
+	}
+	for i := 0; i < l.size+4; i++ { // 4,100 distinct addresses, one failure each
+		l.fail(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}))
+	}
+	if blocked, _ := l.blocked(guesser); !blocked {
+		t.Fatal("the guesser was churned out of the table")
+	}
+	if len(l.clients) > l.size {
+		t.Fatalf("table grew to %d entries (limit %d)", len(l.clients), l.size)
+	}
+	now = now.Add(l.block + l.window + time.Second)
+	if blocked, _ := l.blocked(guesser); blocked {
+		t.Fatal("blocked past the block time")
+	}
+}
+
+// TestRefusedRequestsCloseTheConnection: keep-alive is for callers with
+// the token.
+func TestRefusedRequestsCloseTheConnection(t *testing.T) {
+	srv, _ := newTestServer(t, testToken)
+	req, _ := http.NewRequest("GET", srv.URL+"/v1/health", nil)
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized || !resp.Close {
+		t.Fatalf("401 with keep-alive: status %d, close %v", resp.StatusCode, resp.Close)
 	}
 }
 

@@ -8,9 +8,11 @@ import (
 
 // authLimit blocks a client address for a while after repeated failed
 // authentications, so the token cannot be guessed at network speed. Its
-// table is bounded: when full, expired entries go, and if none has expired
-// the table starts over (an attacker with many addresses then gains a
-// window, never memory).
+// table is bounded: when full, entries that block nobody go first (expired
+// ones, then those with the fewest failures); a blocked client is never
+// evicted before its block ends, so failures from many other addresses
+// cannot churn it free. When every entry blocks someone, a new address is
+// not tracked until one expires (memory stays bounded either way).
 type authLimit struct {
 	mu      sync.Mutex
 	now     func() time.Time
@@ -52,9 +54,9 @@ func (l *authLimit) fail(client netip.Addr) bool {
 	defer l.mu.Unlock()
 	now := l.now()
 	f := l.clients[client]
-	if f == nil || now.Sub(f.first) > l.window {
-		if f == nil && len(l.clients) >= l.size {
-			l.evict(now)
+	if f == nil || now.Sub(f.first) > l.window && !now.Before(f.blockedUntil) {
+		if f == nil && len(l.clients) >= l.size && !l.evict(now) {
+			return false // full of blocked clients: this one is not tracked
 		}
 		f = &authFailures{first: now}
 		l.clients[client] = f
@@ -68,13 +70,25 @@ func (l *authLimit) fail(client netip.Addr) bool {
 	return false
 }
 
-func (l *authLimit) evict(now time.Time) {
+// evict frees a slot, never one of a client that is blocked now; it
+// reports whether it could.
+func (l *authLimit) evict(now time.Time) bool {
+	var victim netip.Addr
+	found, fewest := false, 0
 	for a, f := range l.clients {
-		if now.Sub(f.first) > l.window && now.After(f.blockedUntil) {
-			delete(l.clients, a)
+		if now.Before(f.blockedUntil) {
+			continue
+		}
+		if now.Sub(f.first) > l.window {
+			delete(l.clients, a) // expired
+			return true
+		}
+		if !found || f.count < fewest {
+			victim, fewest, found = a, f.count, true
 		}
 	}
-	if len(l.clients) >= l.size {
-		l.clients = map[netip.Addr]*authFailures{}
+	if found {
+		delete(l.clients, victim)
 	}
+	return found
 }
