@@ -137,14 +137,15 @@ func Respond(t *Table, req, buf []byte, tcp bool) ([]byte, Outcome) {
 	}
 	out := Outcome{QType: QTypeOther}
 	opcode := (req[2] >> 3) & 0x0F
+	var q query
 	if opcode != 0 {
 		out.RCode = RCodeNotImp
-		return headerOnly(buf, req, RcodeNotImp), out
+		parse(req, &q) // best effort: only to see an OPT
+		return headerOnlyOPT(buf, req, RcodeNotImp, &q), out
 	}
-	var q query
 	if !parse(req, &q) {
 		out.RCode = RCodeFormErr
-		return headerOnly(buf, req, RcodeFormErr), out
+		return headerOnlyOPT(buf, req, RcodeFormErr, &q), out
 	}
 	out.QType = qtypeBucket(q.qtype)
 
@@ -286,6 +287,17 @@ func appendOPT(resp []byte, q *query, rcode int) []byte {
 	return resp
 }
 
+// headerOnlyOPT is headerOnly with an OPT record when the request was seen
+// to carry one: RFC 6891 section 7 asks for it in every response to such a
+// request, errors included.
+func headerOnlyOPT(buf, req []byte, rcode byte, q *query) []byte {
+	resp := headerOnly(buf, req, rcode)
+	if q.edns {
+		resp = appendOPT(resp, q, int(rcode))
+	}
+	return resp
+}
+
 // headerOnly answers with the request's ID and opcode and an empty body, for
 // requests we cannot or will not parse further.
 func headerOnly(buf, req []byte, rcode byte) []byte {
@@ -361,6 +373,7 @@ func parse(req []byte, q *query) bool {
 	q.qclass = binary.BigEndian.Uint16(req[off+2:])
 	q.qEnd = off + 4
 	if q.qtype == typeOPT || q.qtype == 0 {
+		parseAdditional(req, q, binary.BigEndian.Uint16(req[10:])) // for its OPT only
 		return false
 	}
 	return parseAdditional(req, q, binary.BigEndian.Uint16(req[10:]))

@@ -203,6 +203,23 @@ func TestRespondFlagsAndEDNS(t *testing.T) {
 			t.Fatalf("rcode %s opcode %d", dns.RcodeToString[m.Rcode], m.Opcode)
 		}
 	})
+	t.Run("errors keep the OPT record", func(t *testing.T) {
+		// RFC 6891 section 7: a response to a request with OPT has one.
+		notify := question("api.example.com.", dns.TypeSOA)
+		notify.Opcode = dns.OpcodeNotify
+		notify.SetEdns0(1232, false)
+		bad := question("api.example.com.", 0) // qtype 0: FORMERR
+		bad.SetEdns0(1232, false)
+		for _, c := range []struct {
+			q     *dns.Msg
+			rcode int
+		}{{notify, dns.RcodeNotImplemented}, {bad, dns.RcodeFormatError}} {
+			m, _ := exchange(t, tab, c.q, false)
+			if m.Rcode != c.rcode || m.IsEdns0() == nil {
+				t.Errorf("rcode %s, OPT %v; want %s with an OPT", dns.RcodeToString[m.Rcode], m.IsEdns0() != nil, dns.RcodeToString[c.rcode])
+			}
+		}
+	})
 	t.Run("UPDATE is NOTIMP", func(t *testing.T) {
 		q := new(dns.Msg)
 		q.SetUpdate("api.example.com.")
