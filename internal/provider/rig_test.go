@@ -188,11 +188,16 @@ func authoritative(ip, name string) error {
 	return nil
 }
 
+// client is the admin API client of the agent at ip.
+func (r *rig) client(ip string) *agentclient.Client {
+	a := r.agents[ip]
+	return &agentclient.Client{BaseURL: a.APIURL, Token: rigToken, HTTP: a.HTTP}
+}
+
 // hasZone reports whether the agent at ip holds the zone.
 func (r *rig) hasZone(ip, fqdn string) bool {
 	r.t.Helper()
-	a := r.agents[ip]
-	_, _, err := (&agentclient.Client{BaseURL: a.APIURL, Token: rigToken, HTTP: a.HTTP}).GetZone(context.Background(), fqdn)
+	_, _, err := r.client(ip).GetZone(context.Background(), fqdn)
 	if err != nil && !errors.Is(err, agentclient.ErrNotFound) {
 		r.t.Fatalf("agent %s: %v", ip, err)
 	}
