@@ -8,6 +8,8 @@
 package rrl
 
 import (
+	"encoding/binary"
+	"hash/maphash"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -48,6 +50,7 @@ type Limiter struct {
 	burst    int64 // ns of credit: one second's worth of answers
 	now      func() int64
 	slots    []slot
+	seed     maphash.Seed // keys the slot hash per process
 	locks    [64]paddedMutex
 	Dropped  atomic.Uint64
 	Slipped  atomic.Uint64
@@ -85,7 +88,7 @@ func New(cfg Config, now func() time.Time) *Limiter {
 		now = time.Now
 	}
 	return &Limiter{cfg: cfg, interval: int64(time.Second) / int64(cfg.Rate), burst: int64(time.Second),
-		now: func() int64 { return now().UnixNano() }, slots: make([]slot, cfg.Slots)}
+		now: func() int64 { return now().UnixNano() }, slots: make([]slot, cfg.Slots), seed: maphash.MakeSeed()}
 }
 
 // Allow decides for one answer to client, of zone (a key per zone; 0 for
@@ -127,23 +130,21 @@ func (l *Limiter) Allow(client netip.Addr, zone uint64, class uint8) Action {
 	return Send
 }
 
-// key hashes the client's prefix, the zone and the class (FNV-1a).
+// key hashes the client's prefix, the zone and the class with a seed made
+// at start: an attacker who cannot compute the slot cannot aim a second
+// prefix at a flooding one's slot to reset its count (collisions forget).
 func (l *Limiter) key(client netip.Addr, zone uint64, class uint8) uint64 {
 	bits := l.cfg.IPv6Prefix
 	if client.Is4() {
 		bits = l.cfg.IPv4Prefix
 	}
 	p, _ := client.Prefix(bits)
+	var buf [16 + 8 + 1]byte
 	a := p.Addr().As16()
-	h := uint64(14695981039346656037)
-	mix := func(b byte) { h = (h ^ uint64(b)) * 1099511628211 }
-	for _, b := range a {
-		mix(b)
-	}
-	for i := 0; i < 8; i++ {
-		mix(byte(zone >> (8 * i)))
-	}
-	mix(class)
+	copy(buf[:16], a[:])
+	binary.LittleEndian.PutUint64(buf[16:], zone)
+	buf[24] = class
+	h := maphash.Bytes(l.seed, buf[:])
 	if h == 0 {
 		h = 1 // 0 marks an empty slot
 	}

@@ -90,3 +90,54 @@ func BenchmarkAllow(b *testing.B) {
 		l.Allow(a, 42, ClassAnswer)
 	}
 }
+
+// unkeyedSlot is the slot an attacker could compute for a /24 if the hash
+// had no secret seed (FNV-1a over prefix, zone and class, as pmgtm once did).
+func unkeyedSlot(p netip.Addr, zone uint64, class uint8, slots int) uint64 {
+	a := netip.PrefixFrom(p, 24).Masked().Addr().As16()
+	h := uint64(14695981039346656037)
+	mix := func(b byte) { h = (h ^ uint64(b)) * 1099511628211 }
+	for _, b := range a {
+		mix(b)
+	}
+	for i := 0; i < 8; i++ {
+		mix(byte(zone >> (8 * i)))
+	}
+	mix(class)
+	return h % uint64(slots)
+}
+
+// TestCollidingPrefixStaysLimited: a flood alternating between two
+// prefixes precomputed to share a slot (each one resetting the other's
+// count) is limited like any other: the slot hash is keyed per process.
+func TestCollidingPrefixStaysLimited(t *testing.T) {
+	c := &clock{t: time.Unix(1_764_000_000, 0)}
+	l := New(Config{Rate: 10, Slip: 0}, c.now)
+	seen := map[uint64]netip.Addr{}
+	var a, b netip.Addr
+	for i := 0; i < 1<<16 && !b.IsValid(); i++ {
+		p := netip.AddrFrom4([4]byte{10, byte(i >> 8), byte(i), 1})
+		s := unkeyedSlot(p, 1, ClassAnswer, len(l.slots))
+		if q, ok := seen[s]; ok {
+			a, b = q, p
+		}
+		seen[s] = p
+	}
+	if !b.IsValid() {
+		t.Fatal("no colliding pair found")
+	}
+	sent := 0
+	for i := 0; i < 3000; i++ {
+		from := a
+		if i%2 == 1 {
+			from = b
+		}
+		if l.Allow(from, 1, ClassAnswer) == Send {
+			sent++
+		}
+	}
+	// Two prefixes at 10/s with one second of burst: about 22 answers.
+	if sent > 30 {
+		t.Fatalf("%d of 3000 answers to two colliding prefixes were sent; the limit did not hold", sent)
+	}
+}
