@@ -146,7 +146,16 @@ func NewRoute53(cfg Route53Config) (Backend, error) {
 	if region == "" {
 		region = "us-east-1" // Route 53 is global; the SDK still needs a region to sign
 	}
-	return &route53.Provider{Region: region, HostedZoneID: strings.TrimPrefix(cfg.HostedZoneID, "/hostedzone/"),
+	return route53Backend{&route53.Provider{Region: region, HostedZoneID: strings.TrimPrefix(cfg.HostedZoneID, "/hostedzone/"),
 		Profile: cfg.Profile, AccessKeyId: cfg.AccessKeyID, SecretAccessKey: cfg.SecretAccessKey,
-		SessionToken: cfg.SessionToken, MaxRetries: cfg.MaxRetries}, nil
+		SessionToken: cfg.SessionToken, MaxRetries: cfg.MaxRetries}}, nil
+}
+
+// route53Backend is libdns/route53 with atomic set replacement (UPSERT of
+// the whole record set), which a TTL change needs there.
+type route53Backend struct{ *route53.Provider }
+
+func (b route53Backend) ReplaceSet(ctx context.Context, zone string, recs []libdns.Record) error {
+	_, err := b.SetRecords(ctx, zone, recs)
+	return err
 }

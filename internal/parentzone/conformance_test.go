@@ -277,6 +277,29 @@ func TestConformance(t *testing.T) {
 				}
 			})
 
+			t.Run("TTL change of a set converges in one run", func(t *testing.T) {
+				p := b.newProvider(t)
+				api := names(t, "ttl-")
+				set := []string{"lb1.example.test.", "lb2.example.test."}
+				for _, ttl := range []uint32{300, 120} {
+					if err := newManager(t, p, "default").Ensure(ctx, testZone, api, []RRSet{{Type: "NS", TTL: ttl, Values: set}}, EnsureOptions{}); err != nil {
+						t.Fatal(err)
+					}
+				}
+				got := fresh(t, p, api).Of("NS")
+				if len(got) != 2 || got[0].TTL != 120 || got[1].TTL != 120 {
+					t.Fatalf("after a TTL change: %v", got)
+				}
+				again := newManager(t, p, "default")
+				if err := again.Ensure(ctx, testZone, api, []RRSet{{Type: "NS", TTL: 120, Values: set}}, EnsureOptions{}); err != nil {
+					t.Fatal(err)
+				}
+				if n := again.Calls.Append.Load() + again.Calls.Delete.Load(); n != 0 {
+					t.Fatalf("the next run still rewrote the set (%d writes)", n)
+				}
+				_ = again.Release(ctx, testZone, api, EnsureOptions{Wrote: []RRSet{{Type: "NS", Values: set}}})
+			})
+
 			t.Run("idempotent re-create", func(t *testing.T) {
 				p := b.newProvider(t)
 				m := newManager(t, p, "default")

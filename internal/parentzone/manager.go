@@ -299,6 +299,36 @@ func (m *Manager) ensureOnce(ctx context.Context, zone, name string, want []RRSe
 	return nil
 }
 
+// SetReplacer is a backend that stores one TTL per record set and can
+// replace a whole set atomically (Route 53's UPSERT). Record-by-record TTL
+// changes do not take there: a record added to a set takes the set's TTL.
+type SetReplacer interface {
+	ReplaceSet(ctx context.Context, zone string, recs []libdns.Record) error
+}
+
+// replaceSet makes the records of w.Type at name exactly w in one call.
+func (m *Manager) replaceSet(ctx context.Context, r SetReplacer, zone, name string, w RRSet, have []Record, z *zoneCache) error {
+	want := make([]Record, 0, len(w.Values))
+	for _, v := range w.Values {
+		want = append(want, Record{Name: name, Type: w.Type, TTL: w.TTL, Value: normalValue(w.Type, v)})
+	}
+	native, err := toNative(want)
+	if err != nil {
+		return err
+	}
+	m.Calls.Append.Add(1)
+	if err := withContext(ctx, func() error { return r.ReplaceSet(ctx, fqdn(zone), native) }); err != nil {
+		return fmt.Errorf("replacing the %s records at %s: %w", w.Type, fqName(name, zone), err)
+	}
+	gone := map[string]bool{}
+	for _, h := range have {
+		gone[h.key()] = true
+	}
+	z.records = slices.DeleteFunc(z.records, func(r Record) bool { return gone[r.key()] })
+	z.records = append(z.records, want...)
+	return nil
+}
+
 // WriteProber is a backend that can tell, changing nothing, whether its
 // credentials may write a zone.
 type WriteProber interface {
@@ -426,6 +456,11 @@ func (m *Manager) syncType(ctx context.Context, zone, name string, w RRSet, have
 		if !wantSet[h.Value] {
 			del = append(del, h)
 		}
+	}
+	if r, ok := m.provider.(SetReplacer); ok && len(retime) > 0 {
+		// The host keeps one TTL per set (Route 53): replace the whole set
+		// at once, atomically, to the wanted values and TTL.
+		return m.replaceSet(ctx, r, zone, name, w, have, z)
 	}
 	// A TTL change is a delete and an add of the same value: one value at
 	// a time, so the other members of the set keep answering.
