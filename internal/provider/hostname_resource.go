@@ -327,7 +327,7 @@ func sameContent(ctx context.Context, plan, state hostnameModel) bool {
 	if !pk || !sk || len(pn) != len(sn) {
 		return false
 	}
-	key := func(n nodeValue) string { return nodeKey(n) + " " + known(n.IPv4) + " " + known(n.IPv6) }
+	key := func(n nodeValue) string { return keyOf(n).String() + " " + known(n.IPv4) + " " + known(n.IPv6) }
 	pkeys, skeys := make([]string, len(pn)), make([]string, len(sn))
 	for i := range pn {
 		pkeys[i], skeys[i] = key(pn[i]), key(sn[i])
@@ -453,7 +453,7 @@ func (r *HostnameResource) apply(ctx context.Context, plan *hostnameModel, old [
 		diags.AddAttributeError(path.Root("nodes"), "Cannot apply "+ex.fqdn, explainStep(err))
 		var se *rollout.StepError
 		if errors.As(err, &se) {
-			return false, se.Step.Action
+			return false, se.Action
 		}
 		return false, rollout.Publish
 	}
@@ -481,7 +481,7 @@ func explainStep(err error) string {
 	if !errors.As(err, &se) {
 		return err.Error()
 	}
-	switch se.Step.Action {
+	switch se.Action {
 	case rollout.Push:
 		return err.Error() + "\n\nThe agent did not accept the zone; nothing was delegated to this node. Check the node's agent_url, the provider's agent token, and that the agent runs; or remove the node from nodes."
 	case rollout.Verify:

@@ -34,40 +34,42 @@ func (a Action) String() string {
 	return [...]string{"push", "verify", "publish", "undelegate", "remove"}[a]
 }
 
-// Step is one action; Node names the node (its nameserver name) for Push,
-// Verify and Remove; Nameservers is the set for Publish.
-type Step struct {
+// Step is one action; Node is the node's key (its nameserver name and the
+// agent that serves it, or whatever the caller keys nodes by) for Push,
+// Verify and Remove; Nameservers is the set of keys for Publish.
+type Step[K comparable] struct {
 	Action      Action
-	Node        string
-	Nameservers []string
+	Node        K
+	Nameservers []K
 }
 
-func (s Step) String() string {
-	if s.Action == Publish {
+func (s Step[K]) String() string {
+	var none K
+	switch {
+	case s.Action == Publish:
 		return fmt.Sprintf("publish %v", s.Nameservers)
-	}
-	if s.Node == "" {
+	case s.Node == none:
 		return s.Action.String()
 	}
-	return s.Action.String() + " " + s.Node
+	return fmt.Sprintf("%s %v", s.Action, s.Node)
 }
 
 // Change plans the move from the nodes that hold the hostname now (from;
 // empty on create) to the wanted nodes (to). Every wanted node is pushed
 // and verified, even if it was there before: pushes are idempotent, and
 // this repairs a zone lost or changed on an agent.
-func Change(from, to []string) []Step {
-	var steps []Step
+func Change[K comparable](from, to []K) []Step[K] {
+	var steps []Step[K]
 	for _, n := range to {
-		steps = append(steps, Step{Action: Push, Node: n})
+		steps = append(steps, Step[K]{Action: Push, Node: n})
 	}
 	for _, n := range to {
-		steps = append(steps, Step{Action: Verify, Node: n})
+		steps = append(steps, Step[K]{Action: Verify, Node: n})
 	}
-	steps = append(steps, Step{Action: Publish, Nameservers: slices.Clone(to)})
+	steps = append(steps, Step[K]{Action: Publish, Nameservers: slices.Clone(to)})
 	for _, n := range from {
 		if !slices.Contains(to, n) {
-			steps = append(steps, Step{Action: Remove, Node: n})
+			steps = append(steps, Step[K]{Action: Remove, Node: n})
 		}
 	}
 	return steps
@@ -75,27 +77,29 @@ func Change(from, to []string) []Step {
 
 // Destroy plans the removal of a hostname: the delegation first, then the
 // zones.
-func Destroy(from []string) []Step {
-	steps := []Step{{Action: Undelegate}}
+func Destroy[K comparable](from []K) []Step[K] {
+	steps := []Step[K]{{Action: Undelegate}}
 	for _, n := range from {
-		steps = append(steps, Step{Action: Remove, Node: n})
+		steps = append(steps, Step[K]{Action: Remove, Node: n})
 	}
 	return steps
 }
 
 // Executor carries out steps.
-type Executor interface {
-	Push(ctx context.Context, node string) error
-	Verify(ctx context.Context, node string) error
-	Publish(ctx context.Context, nameservers []string) error
+type Executor[K comparable] interface {
+	Push(ctx context.Context, node K) error
+	Verify(ctx context.Context, node K) error
+	Publish(ctx context.Context, nodes []K) error
 	Undelegate(ctx context.Context) error
-	Remove(ctx context.Context, node string) error
+	Remove(ctx context.Context, node K) error
 }
 
 // StepError is the failure of one step.
 type StepError struct {
-	Step Step
-	Err  error
+	Action Action
+	Node   any          // the step's node key (zero for Publish and Undelegate)
+	Step   fmt.Stringer // the Step, for the message
+	Err    error
 }
 
 func (e *StepError) Error() string { return fmt.Sprintf("%s: %v", e.Step, e.Err) }
@@ -107,7 +111,7 @@ func (e *StepError) Unwrap() error { return e.Err }
 // its leftover zone harms nobody (the node is often dead, which is why it
 // is being removed); those failures come back as leftovers, to be reported
 // as warnings.
-func Run(ctx context.Context, steps []Step, ex Executor) (leftovers []*StepError, err error) {
+func Run[K comparable](ctx context.Context, steps []Step[K], ex Executor[K]) (leftovers []*StepError, err error) {
 	for _, s := range steps {
 		var e error
 		switch s.Action {
@@ -121,15 +125,15 @@ func Run(ctx context.Context, steps []Step, ex Executor) (leftovers []*StepError
 			e = ex.Undelegate(ctx)
 		case Remove:
 			if e = ex.Remove(ctx, s.Node); e != nil {
-				leftovers = append(leftovers, &StepError{Step: s, Err: e})
+				leftovers = append(leftovers, &StepError{Action: s.Action, Node: s.Node, Step: s, Err: e})
 				continue
 			}
 		}
 		if e != nil {
-			return leftovers, &StepError{Step: s, Err: e}
+			return leftovers, &StepError{Action: s.Action, Node: s.Node, Step: s, Err: e}
 		}
 		if ctx.Err() != nil {
-			return leftovers, &StepError{Step: s, Err: errors.Join(errors.New("stopped after this step"), ctx.Err())}
+			return leftovers, &StepError{Action: s.Action, Node: s.Node, Step: s, Err: errors.Join(errors.New("stopped after this step"), ctx.Err())}
 		}
 	}
 	return leftovers, nil

@@ -137,7 +137,7 @@ func TestFailedVerifyPublishesNothing(t *testing.T) {
 	w.fail["verify lb3"] = errors.New("no answer")
 	_, err := Run(context.Background(), Change([]string{"lb1", "lb2"}, []string{"lb1", "lb2", "lb3"}), w)
 	var se *StepError
-	if !errors.As(err, &se) || se.Step.Action != Verify || se.Step.Node != "lb3" || !strings.Contains(err.Error(), "verify lb3: no answer") {
+	if !errors.As(err, &se) || se.Action != Verify || se.Node != "lb3" || !strings.Contains(err.Error(), "verify lb3: no answer") {
 		t.Fatalf("error %v, want the failed verify of lb3", err)
 	}
 	if !slices.Equal(w.published, []string{"lb1", "lb2"}) {
@@ -152,7 +152,7 @@ func TestFailedRemoveIsALeftover(t *testing.T) {
 	if err != nil {
 		t.Fatalf("a dead node being removed must not fail the change: %v", err)
 	}
-	if len(leftovers) != 1 || leftovers[0].Step.Node != "lb2" {
+	if len(leftovers) != 1 || leftovers[0].Node != "lb2" {
 		t.Fatalf("leftovers %v, want lb2", leftovers)
 	}
 	if got := w.log[len(w.log)-1]; got != "remove lb3" {
