@@ -402,6 +402,11 @@ func TestConformance(t *testing.T) {
 				}
 				// A marker widened by hand, with foreign data of those types
 				// at the name: release deletes only what the state wrote.
+				if _, err := p.DeleteRecords(ctx, testZone+".", []libdns.Record{
+					libdns.TXT{Name: MarkerName(lb), TTL: 300 * time.Second, Text: fresh(t, p, lb).MarkerText()},
+				}); err != nil {
+					t.Fatal(err)
+				}
 				if _, err := p.AppendRecords(ctx, testZone+".", []libdns.Record{
 					libdns.TXT{Name: lb, TTL: 300 * time.Second, Text: "foreign verification"},
 					libdns.TXT{Name: MarkerName(lb), TTL: 300 * time.Second, Text: MarkerText(first.holder(mine), []string{"A", "AAAA", "TXT", "MX"})},

@@ -202,20 +202,20 @@ func TestAccDestroyDeletesOnlyState(t *testing.T) {
 	const lb1 = "127.0.7.21"
 	r := newRig(t, lb1)
 	cfg := r.config([]testNode{{"lb1", lb1, ""}}, nil, "")
+	leftAfterDestroy := func() error {
+		if got := lookup(t, r.srv, "lb1.example.test.", dns.TypeA); len(got) != 0 {
+			return fmt.Errorf("A left: %v", got)
+		}
+		if got := lookup(t, r.srv, "lb1.example.test.", dns.TypeTXT); !slices.Equal(got, []string{"foreign verification"}) {
+			return fmt.Errorf("destroy deleted a foreign TXT: %v", got)
+		}
+		if got := mxCount(t, r.srv, "lb1.example.test."); got != 1 {
+			return fmt.Errorf("destroy deleted a foreign MX (%d left)", got)
+		}
+		return nil
+	}
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: protoV6Providers,
-		CheckDestroy: func(*terraform.State) error {
-			if got := lookup(t, r.srv, "lb1.example.test.", dns.TypeA); len(got) != 0 {
-				return fmt.Errorf("A left: %v", got)
-			}
-			if got := lookup(t, r.srv, "lb1.example.test.", dns.TypeTXT); !slices.Equal(got, []string{"foreign verification"}) {
-				return fmt.Errorf("destroy deleted a foreign TXT: %v", got)
-			}
-			if got := mxCount(t, r.srv, "lb1.example.test."); got != 1 {
-				return fmt.Errorf("destroy deleted a foreign MX (%d left)", got)
-			}
-			return nil
-		},
 		Steps: []resource.TestStep{
 			{Config: cfg},
 			{
@@ -231,6 +231,15 @@ func TestAccDestroyDeletesOnlyState(t *testing.T) {
 				},
 				Config:  cfg,
 				Destroy: true,
+			},
+			{ // after the destroy: only what the state said was written is gone
+				PreConfig: func() {
+					if err := leftAfterDestroy(); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config:   r.provider(),
+				PlanOnly: true,
 			},
 		},
 	})
