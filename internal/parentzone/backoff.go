@@ -55,11 +55,7 @@ func Retryable(err error) bool {
 	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return false
 	}
-	var conflict *ConflictError
-	var held *HeldError
-	var last *LastNameserverError
-	var auth *AuthError
-	if errors.As(err, &conflict) || errors.As(err, &held) || errors.As(err, &last) || errors.As(err, &auth) {
+	if Refused(err) {
 		return false
 	}
 	var apiErr smithy.APIError

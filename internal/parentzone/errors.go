@@ -1,6 +1,7 @@
 package parentzone
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -91,4 +92,16 @@ func fqName(rel, zone string) string {
 		return zone
 	}
 	return rel + "." + zone
+}
+
+// Refused reports whether err is pmgtm refusing, or the host refusing, an
+// operation before it wrote anything: a conflict, a name held by someone
+// else, the last nameserver of a set, or credentials that cannot work.
+// Such a failed create leaves nothing behind to clean up.
+func Refused(err error) bool {
+	var conflict *ConflictError
+	var held *HeldError
+	var last *LastNameserverError
+	var auth *AuthError
+	return errors.As(err, &conflict) || errors.As(err, &held) || errors.As(err, &last) || errors.As(err, &auth)
 }

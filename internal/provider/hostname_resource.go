@@ -379,24 +379,22 @@ func (r *HostnameResource) Create(ctx context.Context, req resource.CreateReques
 	serial := zone.NextSerial(0, time.Now().Unix())
 	plan.InstanceID = types.StringValue(parentzone.NewInstanceID())
 	claim := parentzone.EnsureOptions{Adopt: plan.AdoptExisting.ValueBool(), Instance: plan.InstanceID.ValueString()}
-	ok, failed := r.apply(ctx, &plan, nil, serial, claim, &resp.Diagnostics)
+	err := r.apply(ctx, &plan, nil, serial, claim, &resp.Diagnostics)
+	var step *rollout.StepError
 	switch {
-	case ok:
+	case err == nil:
 		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
-	case failed == rollout.Publish:
+	case errors.Is(err, errNotStarted):
+	case errors.As(err, &step) && step.Action == rollout.Publish && !parentzone.Refused(err):
 		// The parent may hold part of the change: keep it in state
 		// (tainted), so that the next apply or a destroy removes it.
-		h, _ := plan.hostname(ctx)
-		plan.Nameservers = nameserverList(h.Nodes)
-		plan.Serial = types.Int64Value(int64(serial))
-		plan.OwnerMarker = types.StringValue("")
-		plan.FailoverBudget = budgetMap(plan.AnswerTTL.ValueInt64())
+		plan.fill(ctx, serial, "")
 		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 	default:
 		// Nothing reached the parent: take the pushed zones back.
 		nodes, _, _ := plan.nodes(ctx)
 		ex, _ := r.executor(ctx, &plan, 0, claim, nil, nodes)
-		leftovers, _ := rollout.Run(ctx, rollout.Destroy(nodeKeys(nodes))[1:], ex)
+		leftovers, _ := rollout.Run(ctx, rollout.RemoveZones(nodeKeys(nodes)), ex)
 		reportLeftovers(&resp.Diagnostics, leftovers)
 	}
 }
@@ -426,7 +424,7 @@ func (r *HostnameResource) Update(ctx context.Context, req resource.UpdateReques
 	plan.InstanceID = state.InstanceID
 	claim := stateClaim(ctx, state.InstanceID, req.Private, state.wroteNS(ctx))
 	claim.Adopt = plan.AdoptExisting.ValueBool()
-	if ok, _ := r.apply(ctx, &plan, old, serial, claim, &resp.Diagnostics); ok {
+	if r.apply(ctx, &plan, old, serial, claim, &resp.Diagnostics) == nil {
 		resp.Diagnostics.Append(setTakeOver(ctx, resp.Private, nil)...)
 		resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateSerialFloor, nil)...)
 		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
@@ -435,36 +433,42 @@ func (r *HostnameResource) Update(ctx context.Context, req resource.UpdateReques
 
 // apply moves the hostname from the old nodes to the planned ones in the
 // rollout order and fills the computed attributes.
-// It returns whether it succeeded and, if not, the action that failed.
-func (r *HostnameResource) apply(ctx context.Context, plan *hostnameModel, old []nodeValue, serial uint32, claim parentzone.EnsureOptions, diags *diag.Diagnostics) (bool, rollout.Action) {
+// The error is the failed step's (a *rollout.StepError), or errNotStarted.
+func (r *HostnameResource) apply(ctx context.Context, plan *hostnameModel, old []nodeValue, serial uint32, claim parentzone.EnsureOptions, diags *diag.Diagnostics) error {
 	nodes, _, d := plan.nodes(ctx)
 	diags.Append(d...)
 	if diags.HasError() {
-		return false, rollout.Push
+		return errNotStarted
 	}
 	ex, d := r.executor(ctx, plan, serial, claim, nodes, old)
 	diags.Append(d...)
 	if diags.HasError() {
-		return false, rollout.Push
+		return errNotStarted
 	}
 	leftovers, err := rollout.Run(ctx, rollout.Change(nodeKeys(old), nodeKeys(nodes)), ex)
 	reportLeftovers(diags, leftovers)
 	if err != nil {
 		diags.AddAttributeError(path.Root("nodes"), "Cannot apply "+ex.fqdn, explainStep(err))
-		var se *rollout.StepError
-		if errors.As(err, &se) {
-			return false, se.Action
-		}
-		return false, rollout.Publish
+		return err
 	}
-	h, _ := plan.hostname(ctx)
-	plan.FQDN = types.StringValue(ex.fqdn)
-	plan.ID = types.StringValue(strings.TrimSuffix(ex.zone, ".") + "/" + ex.name)
-	plan.Nameservers = nameserverList(h.Nodes)
-	plan.FailoverBudget = budgetMap(plan.AnswerTTL.ValueInt64())
-	plan.Serial = types.Int64Value(int64(serial))
-	plan.OwnerMarker = types.StringValue(r.clients.Parent.MarkerFor(claim.Instance, "NS"))
-	return true, 0
+	plan.fill(ctx, serial, r.clients.Parent.MarkerFor(claim.Instance, "NS"))
+	return nil
+}
+
+// errNotStarted is an apply that stopped before its first step.
+var errNotStarted = errors.New("apply not started")
+
+// fill sets the computed attributes of an applied hostname.
+func (m *hostnameModel) fill(ctx context.Context, serial uint32, marker string) {
+	h, _ := m.hostname(ctx)
+	z, _ := zone.CanonicalName(m.Zone.ValueString())
+	name := strings.ToLower(m.Name.ValueString())
+	m.FQDN = types.StringValue(name + "." + z)
+	m.ID = types.StringValue(strings.TrimSuffix(z, ".") + "/" + name)
+	m.Nameservers = nameserverList(h.Nodes)
+	m.FailoverBudget = budgetMap(m.AnswerTTL.ValueInt64())
+	m.Serial = types.Int64Value(int64(serial))
+	m.OwnerMarker = types.StringValue(marker)
 }
 
 func reportLeftovers(diags *diag.Diagnostics, leftovers []*rollout.StepError) {

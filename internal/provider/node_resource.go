@@ -170,34 +170,32 @@ func (r *NodeResource) Create(ctx context.Context, req resource.CreateRequest, r
 	}
 	plan.InstanceID = types.StringValue(parentzone.NewInstanceID())
 	claim := parentzone.EnsureOptions{Adopt: plan.AdoptExisting.ValueBool(), Instance: plan.InstanceID.ValueString()}
-	if !r.ensure(ctx, &plan, claim, &resp.Diagnostics, "create") {
-		// Take back what this create wrote, so that nothing is left
-		// outside state; a failure to do so leaves the resource tainted in
-		// state, and the next apply or destroy removes it.
-		claim.Wrote = plan.sets()
-		if err := r.clients.Parent.Release(ctx, plan.Zone.ValueString(), plan.relName(), claim); err != nil {
-			plan.computed()
-			plan.OwnerMarker = types.StringValue("")
-			resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
-		}
-		return
+	switch err := r.ensure(ctx, &plan, claim, &resp.Diagnostics, "create"); {
+	case err == nil:
+		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	case !parentzone.Refused(err):
+		// The parent may hold part of the records: keep the resource in
+		// state (tainted), so the next apply or a destroy removes exactly
+		// what it wrote. Deleting here could take adopted records with it.
+		plan.computed()
+		plan.OwnerMarker = types.StringValue("")
+		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 	}
-	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 }
 
 func (m nodeModel) relName() string { return strings.ToLower(m.Name.ValueString()) }
 
 // ensure writes the planned records (adding new addresses before deleting
 // old ones) and fills the computed attributes.
-func (r *NodeResource) ensure(ctx context.Context, plan *nodeModel, claim parentzone.EnsureOptions, diags *diag.Diagnostics, verb string) bool {
+func (r *NodeResource) ensure(ctx context.Context, plan *nodeModel, claim parentzone.EnsureOptions, diags *diag.Diagnostics, verb string) error {
 	err := pause(ctx, r.clients.Parent.Ensure(ctx, plan.Zone.ValueString(), plan.relName(), plan.sets(), claim))
 	if err != nil {
 		diags.AddAttributeError(path.Root("name"), "Cannot "+verb+" the node's records", err.Error())
-		return false
+		return err
 	}
 	plan.computed()
 	plan.OwnerMarker = types.StringValue(r.clients.Parent.MarkerFor(claim.Instance, nodeTypes...))
-	return true
+	return nil
 }
 
 func (r *NodeResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
@@ -259,7 +257,7 @@ func (r *NodeResource) Update(ctx context.Context, req resource.UpdateRequest, r
 	claim := stateClaim(ctx, state.InstanceID, req.Private, state.sets())
 	claim.Adopt = plan.AdoptExisting.ValueBool()
 	plan.InstanceID = state.InstanceID
-	if !r.moveZones(ctx, state, plan, &resp.Diagnostics) || !r.ensure(ctx, &plan, claim, &resp.Diagnostics, "update") {
+	if !r.moveZones(ctx, state, plan, &resp.Diagnostics) || r.ensure(ctx, &plan, claim, &resp.Diagnostics, "update") != nil {
 		return
 	}
 	resp.Diagnostics.Append(setTakeOver(ctx, resp.Private, nil)...)

@@ -78,7 +78,13 @@ func Change[K comparable](from, to []K) []Step[K] {
 // Destroy plans the removal of a hostname: the delegation first, then the
 // zones.
 func Destroy[K comparable](from []K) []Step[K] {
-	steps := []Step[K]{{Action: Undelegate}}
+	return append([]Step[K]{{Action: Undelegate}}, RemoveZones(from)...)
+}
+
+// RemoveZones plans the removal of the nodes' zones alone, for a create
+// that never reached the parent.
+func RemoveZones[K comparable](from []K) []Step[K] {
+	steps := make([]Step[K], 0, len(from))
 	for _, n := range from {
 		steps = append(steps, Step[K]{Action: Remove, Node: n})
 	}
