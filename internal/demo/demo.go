@@ -85,7 +85,7 @@ func Run(ctx context.Context, o Options) (err error) {
 	if err != nil {
 		return err
 	}
-	parent, err := dnsrig.StartBIND(dnsrig.BINDOptions{Dir: filepath.Join(d.dir, "bind"), IP: parentIP, Port: port, Zone: "example.test"})
+	parent, err := dnsrig.StartBIND(dnsrig.PrimaryOptions{Dir: filepath.Join(d.dir, "bind"), IP: parentIP, Port: port, Zone: "example.test"})
 	if err != nil {
 		return err
 	}

@@ -14,8 +14,8 @@ import (
 	"github.com/miekg/dns"
 )
 
-// BINDOptions configure StartBIND.
-type BINDOptions struct {
+// PrimaryOptions configure StartBIND, StartKnot and StartPowerDNS.
+type PrimaryOptions struct {
 	Dir     string // working directory (created); holds config, zone and log
 	IP      string
 	Port    int
@@ -50,7 +50,7 @@ func NamedPath() string { return findBinary("/usr/sbin/named", "/usr/bin/named")
 
 // StartBIND runs named as the primary of a fresh zone that the TSIG key
 // may update and transfer, and waits until it answers.
-func StartBIND(o BINDOptions) (*Primary, error) {
+func StartBIND(o PrimaryOptions) (*Primary, error) {
 	named := NamedPath()
 	if named == "" {
 		return nil, errors.New("named not found: apt-get install bind9")

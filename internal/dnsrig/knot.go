@@ -19,7 +19,7 @@ func KnotPath() string { return findBinary("/usr/sbin/knotd", "/usr/bin/knotd") 
 // StartKnot runs Knot DNS as the primary of a fresh zone that the TSIG key
 // may update and transfer (Debian's knot package), signed by Knot itself
 // when o.Signing asks for it.
-func StartKnot(o BINDOptions) (*Primary, error) {
+func StartKnot(o PrimaryOptions) (*Primary, error) {
 	knotd := KnotPath()
 	if knotd == "" {
 		return nil, errors.New("knotd not found: apt-get install knot")
@@ -104,7 +104,7 @@ func (p *Primary) start(signing, name, dir, confFile, conf, addr, zone, bin stri
 }
 
 // newPrimary makes the address and a fresh TSIG key of a primary server.
-func newPrimary(o BINDOptions) *Primary {
+func newPrimary(o PrimaryOptions) *Primary {
 	secret := make([]byte, 32)
 	_, _ = rand.Read(secret)
 	return &Primary{Addr: net.JoinHostPort(o.IP, strconv.Itoa(o.Port)), Zone: o.Zone, KeyName: "pmgtm-test.",
@@ -112,7 +112,7 @@ func newPrimary(o BINDOptions) *Primary {
 }
 
 // zoneText is the starting zone: SOA, the server as its NS, and o.Records.
-func zoneText(o BINDOptions) string {
+func zoneText(o PrimaryOptions) string {
 	return fmt.Sprintf("$ORIGIN %[1]s.\n$TTL 300\n@ SOA ns1.%[1]s. hostmaster.%[1]s. 1 3600 600 86400 60\n@ NS ns1.%[1]s.\nns1 A %[2]s\n%[3]s\n",
 		o.Zone, o.IP, strings.Join(o.Records, "\n"))
 }

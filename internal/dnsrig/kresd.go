@@ -14,7 +14,7 @@ type KresdOptions struct {
 	Dir    string
 	IP     string
 	Port   int
-	RootIP string // the fake root (BINDOptions.Root) on RootIP:53
+	RootIP string // the fake root (PrimaryOptions.Root) on RootIP:53
 	Zone   string // the test zone, e.g. example.test
 }
 

@@ -18,7 +18,7 @@ const pdnsSchema = "/usr/share/doc/pdns-backend-sqlite3/schema.sqlite3.sql"
 // one of Debian's backends that supports RFC 2136) as the primary of a fresh
 // zone that the TSIG key may update and transfer, live-signed when
 // o.Signing asks for it.
-func StartPowerDNS(o BINDOptions) (*Primary, error) {
+func StartPowerDNS(o PrimaryOptions) (*Primary, error) {
 	server := PowerDNSPath()
 	pdnsutil := findBinary("/usr/bin/pdnsutil", "/usr/sbin/pdnsutil")
 	sqlite := findBinary("/usr/bin/sqlite3")

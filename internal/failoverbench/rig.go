@@ -51,7 +51,7 @@ func (r *Rig) Start() (stop func(), err error) {
 			stop()
 		}
 	}()
-	r.parent, err = dnsrig.StartBIND(dnsrig.BINDOptions{Dir: filepath.Join(r.Dir, "bind"), IP: parentIP, Port: 53, Zone: "example.test", Root: true,
+	r.parent, err = dnsrig.StartBIND(dnsrig.PrimaryOptions{Dir: filepath.Join(r.Dir, "bind"), IP: parentIP, Port: 53, Zone: "example.test", Root: true,
 		Records: []string{"lb1 A " + node1IP, "lb2 A " + node2IP, "api NS lb1", "api NS lb2"}})
 	if err != nil {
 		return stop, err

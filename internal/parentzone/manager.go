@@ -189,7 +189,7 @@ func stateAt(records []Record, name string) NameState {
 		case r.Name == name:
 			s.Records = append(s.Records, r)
 		case r.Name == mname && r.Type == "TXT":
-			if h, ok := parseMarker(r.Value); ok {
+			if h, ok := ParseMarker(r.Value); ok {
 				s.Markers = append(s.Markers, Marker{Holder: h, Text: r.Value})
 			}
 		}
@@ -220,19 +220,20 @@ type EnsureOptions struct {
 
 func (m *Manager) holder(o EnsureOptions) Holder { return Holder{Owner: m.owner, Instance: o.Instance} }
 
-// mayAct reports whether o's resource may act on a name with these
-// markers: every marker must name it, the holder it took over by import,
+// MayHold reports whether o's resource may act on a name whose marker
+// names h: h is the resource itself, the holder it took over by import,
 // or (for a resource in state) its own owner without an instance id.
-func (m *Manager) mayAct(zone, name string, s NameState, o EnsureOptions) error {
+func (m *Manager) MayHold(h Holder, o EnsureOptions) bool {
 	me := m.holder(o)
+	return h == me || o.TakeOver != nil && h == *o.TakeOver || h.Owner == m.owner && h.Instance == "" && o.InState
+}
+
+// mayAct reports, as a HeldError, a marker at the name that o's resource
+// may not hold.
+func (m *Manager) mayAct(zone, name string, s NameState, o EnsureOptions) error {
 	for _, mk := range s.Markers {
-		h := mk.Holder
-		switch {
-		case h == me:
-		case o.TakeOver != nil && h == *o.TakeOver:
-		case h.Owner == m.owner && h.Instance == "" && o.InState:
-		default:
-			return &HeldError{Zone: zone, Name: name, Holder: h, Marker: mk.Text, Me: me, Creating: !o.InState}
+		if !m.MayHold(mk.Holder, o) {
+			return &HeldError{Zone: zone, Name: name, Holder: mk.Holder, Marker: mk.Text, Me: m.holder(o), Creating: !o.InState}
 		}
 	}
 	return nil
@@ -430,7 +431,7 @@ func (m *Manager) ownMarkers(name string, o EnsureOptions, records []Record) []R
 		if r.Name != MarkerName(name) || r.Type != "TXT" {
 			continue
 		}
-		if h, ok := parseMarker(r.Value); ok && m.mayAct("", name, NameState{Markers: []Marker{{Holder: h}}}, o) == nil {
+		if h, ok := ParseMarker(r.Value); ok && m.MayHold(h, o) {
 			out = append(out, r)
 		}
 	}

@@ -62,9 +62,7 @@ func MarkerText(h Holder, types []string) string {
 }
 
 // ParseMarker reads a marker value; ok is false for any other TXT.
-func ParseMarker(text string) (h Holder, ok bool) { return parseMarker(text) }
-
-func parseMarker(text string) (h Holder, ok bool) {
+func ParseMarker(text string) (h Holder, ok bool) {
 	if !strings.HasPrefix(text, markerPrefix+",") {
 		return Holder{}, false
 	}

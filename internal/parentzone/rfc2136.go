@@ -95,23 +95,32 @@ type AuthError struct {
 
 func (e *AuthError) Error() string { return e.Message }
 
+// dial connects over TCP, with the context's deadline or else limit for
+// the whole exchange.
+func (b *rfc2136Backend) dial(ctx context.Context, limit time.Duration) (net.Conn, error) {
+	nc, err := (&net.Dialer{Timeout: 10 * time.Second}).DialContext(ctx, "tcp", b.server)
+	if err != nil {
+		return nil, err
+	}
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = time.Now().Add(limit)
+	}
+	_ = nc.SetDeadline(deadline)
+	return nc, nil
+}
+
 func (b *rfc2136Backend) tsig() map[string]string { return map[string]string{b.keyName: b.secret} }
 
 // exchange sends a signed message over TCP and returns the answer only
 // when it is signed with the key and its signature verifies.
 func (b *rfc2136Backend) exchange(ctx context.Context, m *dns.Msg) (*dns.Msg, error) {
 	m.SetTsig(b.keyName, b.alg, 300, time.Now().Unix())
-	d := net.Dialer{Timeout: 10 * time.Second}
-	nc, err := d.DialContext(ctx, "tcp", b.server)
+	nc, err := b.dial(ctx, 30*time.Second)
 	if err != nil {
 		return nil, err
 	}
 	defer nc.Close()
-	if dl, ok := ctx.Deadline(); ok {
-		_ = nc.SetDeadline(dl)
-	} else {
-		_ = nc.SetDeadline(time.Now().Add(30 * time.Second))
-	}
 	co := &dns.Conn{Conn: nc}
 	out, mac, err := dns.TsigGenerate(m, b.secret, "", false)
 	if err != nil {
@@ -203,17 +212,11 @@ func (b *rfc2136Backend) GetRecords(ctx context.Context, zone string) ([]libdns.
 		return nil, &AuthError{"server", fmt.Sprintf("%s does not serve zone %s (its SOA query got %s, authoritative=%v): check the zone name and that server is the zone's primary",
 			b.server, zone, dns.RcodeToString[soa.Rcode], soa.Authoritative)}
 	}
-	d := net.Dialer{Timeout: 10 * time.Second}
-	nc, err := d.DialContext(ctx, "tcp", b.server)
+	nc, err := b.dial(ctx, 60*time.Second)
 	if err != nil {
 		return nil, fmt.Errorf("dial: %w", err)
 	}
 	defer nc.Close()
-	if dl, ok := ctx.Deadline(); ok {
-		_ = nc.SetDeadline(dl)
-	} else {
-		_ = nc.SetDeadline(time.Now().Add(60 * time.Second))
-	}
 	// miekg's Transfer verifies every message of the transfer in sequence
 	// (RFC 8945 5.3.1) and refuses an unsigned one (ErrNoSig).
 	tr := &dns.Transfer{Conn: &dns.Conn{Conn: nc}, TsigSecret: b.tsig()}

@@ -58,14 +58,14 @@ func TestBackoffStopsAtAttemptsAndDeadline(t *testing.T) {
 func TestMarkerRoundTrip(t *testing.T) {
 	h := Holder{Owner: "team-a", Instance: NewInstanceID()}
 	text := MarkerText(h, []string{"A", "AAAA"})
-	if got, ok := parseMarker(text); !ok || got != h {
+	if got, ok := ParseMarker(text); !ok || got != h {
 		t.Fatalf("%q -> %+v %v", text, got, ok)
 	}
 	// An earlier release's marker has no instance id.
-	if got, ok := parseMarker("heritage=pmgtm,owner=default,types=NS"); !ok || got != (Holder{Owner: "default"}) {
+	if got, ok := ParseMarker("heritage=pmgtm,owner=default,types=NS"); !ok || got != (Holder{Owner: "default"}) {
 		t.Fatalf("legacy marker -> %+v %v", got, ok)
 	}
-	if _, ok := parseMarker("v=spf1 -all"); ok {
+	if _, ok := ParseMarker("v=spf1 -all"); ok {
 		t.Fatal("foreign TXT taken for a marker")
 	}
 	if MarkerName("api.eu") != "api.eu._pmgtm" || MarkerName("@") != "_pmgtm" {

@@ -44,12 +44,11 @@ func (r *HostnameResource) refresh(ctx context.Context, state *hostnameModel, re
 	claim, isImport := readClaim(ctx, &state.InstanceID, req, resp, s, &diags)
 	r.clients.planned.sawInState(zoneName, name, state.InstanceID)
 	claim.Wrote = state.wroteNS(ctx)
-	importing := isImport || state.Nodes.IsNull()
 	switch {
-	case importing && len(s.Of("NS")) == 0:
+	case isImport && len(s.Of("NS")) == 0:
 		diags.AddError("Nothing to import", fmt.Sprintf("%s has no NS delegation; create it with terraform apply instead.", fqdn))
 		return true, diags
-	case !importing && !s.Marked() && !s.Has(claim.Wrote):
+	case !isImport && !s.Marked() && !s.Has(claim.Wrote):
 		return true, diags // delegation and marker gone: planned as a create again
 	}
 	state.OwnerMarker = types.StringValue(s.MarkerText())
@@ -66,7 +65,7 @@ func (r *HostnameResource) refresh(ctx context.Context, state *hostnameModel, re
 	}
 	slices.Sort(nsSet)
 
-	if importing {
+	if isImport {
 		diags.Append(r.discover(ctx, state, z, fqdn, nsSet)...)
 	} else {
 		diags.Append(r.checkNodes(ctx, state, fqdn, nsSet, resp)...)

@@ -216,7 +216,7 @@ func (r *NodeResource) Read(ctx context.Context, req resource.ReadRequest, resp 
 	case importing && !s.Marked() && len(s.Of("A"))+len(s.Of("AAAA")) == 0:
 		resp.Diagnostics.AddError("Nothing to import", fmt.Sprintf("%s holds no A or AAAA records; create the node with terraform apply instead.", state.relName()+"."+state.Zone.ValueString()))
 		return
-	case !importing && !s.Marked() && !wroteAny(s, claim.Wrote):
+	case !importing && !s.Marked() && !s.Has(claim.Wrote):
 		// Marker and records are gone: Terraform plans to create them
 		// again, which reports a conflict if someone else's stand there.
 		resp.State.RemoveResource(ctx)
@@ -494,8 +494,8 @@ func (r *NodeResource) leaveDelegations(ctx context.Context, state nodeModel, di
 	if len(left) > 0 && !state.AgentURL.IsNull() && state.AgentURL.ValueString() != "" {
 		agent := r.clients.agent(state.AgentURL.ValueString())
 		for _, name := range left {
-			fqdn := name + "." + strings.TrimSuffix(zoneName, ".") + "."
-			if err := agent.DeleteZone(ctx, strings.ToLower(fqdn)); err != nil {
+			fqdn, _ := zone.CanonicalName(name + "." + zoneName)
+			if err := agent.DeleteZone(ctx, fqdn); err != nil {
 				diags.AddWarning("Zone left on a removed node", fmt.Sprintf("%s left the delegation of %s, but its agent did not delete the zone: %v. Nothing is served from it; delete it when the agent is back (DELETE /v1/zones/%s).", ns, fqdn, err, fqdn))
 			}
 		}

@@ -195,8 +195,6 @@ func stateClaim(ctx context.Context, instance types.String, p privateReader, wro
 	return parentzone.EnsureOptions{Instance: instance.ValueString(), InState: true, TakeOver: takeOver(ctx, p), Wrote: wrote}
 }
 
-func wroteAny(s parentzone.NameState, sets []parentzone.RRSet) bool { return s.Has(sets) }
-
 // planOwnerMarker is the marker an update leaves in place. When the
 // marker found at refresh names someone else, plan says so: apply will
 // refuse to act on the name.
@@ -207,9 +205,8 @@ func planOwnerMarker(ctx context.Context, parent *parentzone.Manager, instance, 
 	want := parent.MarkerFor(instance.ValueString(), rtypes...)
 	if text := found.ValueString(); text != "" && text != want {
 		if h, ok := parentzone.ParseMarker(text); ok {
-			s := parentzone.NameState{Markers: []parentzone.Marker{{Holder: h, Text: text}}}
 			claim := parentzone.EnsureOptions{Instance: instance.ValueString(), InState: true, TakeOver: takeOver(ctx, p)}
-			if err := parent.Permits("", "", s, claim); err != nil {
+			if !parent.MayHold(h, claim) {
 				diags.AddAttributeWarning(path.Root("owner_marker"), "Name held by another pmgtm resource",
 					fmt.Sprintf("The ownership marker now names %s, not this resource (instance %s). Apply will refuse to change the name; destroy will leave it alone. If the name moved to another state on purpose, terraform state rm this resource here.", h, instance.ValueString()))
 			}

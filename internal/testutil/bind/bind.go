@@ -27,40 +27,34 @@ type Options struct {
 	Software string
 }
 
-// Named returns the path of named; it skips the test when BIND is not
-// installed, except in CI, where that is a failure.
-func Named(t testing.TB) string {
-	if p := dnsrig.NamedPath(); p != "" {
-		return p
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("named is missing in CI; .ci/run installs bind9")
-	}
-	t.Skip("BIND not installed (apt-get install bind9, or run make test)")
-	return ""
-}
-
-func require(t testing.TB, path, packages string) {
-	if path != "" {
-		return
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatalf("%s missing in CI; make test installs it", packages)
-	}
-	t.Skipf("not installed: apt-get install %s, or run make test", packages)
+// primaries are the servers Start can run: how to find each, the Debian
+// packages that bring it, and how to start it.
+var primaries = map[string]struct {
+	path     func() string
+	packages string
+	start    func(dnsrig.PrimaryOptions) (*Server, error)
+}{
+	"bind": {dnsrig.NamedPath, "bind9", dnsrig.StartBIND},
+	"knot": {dnsrig.KnotPath, "knot", dnsrig.StartKnot},
+	"pdns": {dnsrig.PowerDNSPath, "pdns-server pdns-backend-sqlite3 sqlite3", dnsrig.StartPowerDNS},
 }
 
 // Start runs the primary server (named unless o.Software says otherwise)
 // with a fresh zone and waits until it answers; the test's cleanup stops it.
 func Start(t testing.TB, o Options) *Server {
 	t.Helper()
-	switch o.Software {
-	case "", "bind":
-		Named(t)
-	case "knot":
-		require(t, dnsrig.KnotPath(), "knot")
-	case "pdns":
-		require(t, dnsrig.PowerDNSPath(), "pdns-server pdns-backend-sqlite3 sqlite3")
+	if o.Software == "" {
+		o.Software = "bind"
+	}
+	p, ok := primaries[o.Software]
+	if !ok {
+		t.Fatalf("unknown primary server %q", o.Software)
+	}
+	if p.path() == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s missing in CI; make test installs it", p.packages)
+		}
+		t.Skipf("not installed: apt-get install %s, or run make test", p.packages)
 	}
 	if o.IP == "" {
 		o.IP = "127.0.0.1"
@@ -71,13 +65,8 @@ func Start(t testing.TB, o Options) *Server {
 	if o.Zone == "" {
 		o.Zone = "example.test"
 	}
-	opts := dnsrig.BINDOptions{Dir: t.TempDir(), IP: o.IP, Port: o.Port, Zone: o.Zone, Records: o.Records, Signing: o.Signing, ReadOnlyKey: o.ReadOnlyKey}
-	start := map[string]func(dnsrig.BINDOptions) (*Server, error){"": dnsrig.StartBIND, "bind": dnsrig.StartBIND,
-		"knot": dnsrig.StartKnot, "pdns": dnsrig.StartPowerDNS}[o.Software]
-	if start == nil {
-		t.Fatalf("unknown primary server %q", o.Software)
-	}
-	s, err := start(opts)
+	opts := dnsrig.PrimaryOptions{Dir: t.TempDir(), IP: o.IP, Port: o.Port, Zone: o.Zone, Records: o.Records, Signing: o.Signing, ReadOnlyKey: o.ReadOnlyKey}
+	s, err := p.start(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
