@@ -63,7 +63,7 @@ func TestAccExamplesPlan(t *testing.T) {
 				cfg = stripBlock(cfg, `provider "pmgtm" {`) + providerBlock(com)
 			}
 			if !strings.Contains(cfg, "required_providers") {
-				cfg += "terraform {\n  required_providers {\n    pmgtm = { source = \"pmgtm/pmgtm\" }\n  }\n}\n"
+				cfg += requiredProviders
 			}
 			resource.Test(t, resource.TestCase{
 				ProtoV6ProviderFactories: protoV6Providers,
@@ -107,7 +107,7 @@ func TestAccModule(t *testing.T) {
 	tf := terraformCLI(t)
 	module, _ := filepath.Abs("../../examples/modules/gtm")
 	cfg := func(nodes string) string {
-		return "terraform {\n  required_providers {\n    pmgtm = { source = \"pmgtm/pmgtm\" }\n  }\n}\n" + r.provider() + fmt.Sprintf(`
+		return r.provider() + fmt.Sprintf(`
 module "gtm" {
   source    = %q
   zone      = "example.test"
@@ -161,8 +161,12 @@ output "fqdns" {
 	}
 }
 
+// requiredProviders makes a root module use the pmgtm provider built here.
+const requiredProviders = "terraform {\n  required_providers {\n    pmgtm = { source = \"pmgtm/pmgtm\" }\n  }\n}\n"
+
 // terraformCLI returns a runner for the terraform CLI in a fresh directory,
-// using the provider built from this checkout.
+// using the provider built from this checkout; configurations get
+// requiredProviders when they do not say it themselves.
 func terraformCLI(t *testing.T) func(config string, args ...string) (string, error) {
 	t.Helper()
 	bin := os.Getenv("TF_ACC_TERRAFORM_PATH")
@@ -184,6 +188,9 @@ func terraformCLI(t *testing.T) func(config string, args ...string) (string, err
 		t.Fatal(err)
 	}
 	return func(config string, args ...string) (string, error) {
+		if !strings.Contains(config, "required_providers") {
+			config = requiredProviders + config
+		}
 		if err := os.WriteFile(filepath.Join(work, "main.tf"), []byte(config), 0o644); err != nil {
 			return "", err
 		}

@@ -25,7 +25,7 @@ func TestAccNodeRemovalNeverLame(t *testing.T) {
 		if args[0] == "apply" || args[0] == "plan" || args[0] == "destroy" {
 			args = append(args, "-no-color", "-input=false")
 		}
-		out, err := cli("terraform {\n  required_providers {\n    pmgtm = { source = \"pmgtm/pmgtm\" }\n  }\n}\n"+config, args...)
+		out, err := cli(config, args...)
 		if err != nil {
 			t.Fatalf("terraform %v: %v\n%s", args, err, out)
 		}
@@ -85,7 +85,7 @@ resource "pmgtm_hostname" "api" {
 `, lb1, r.agents[lb1].APIURL)
 	tf(one, "state", "rm", "pmgtm_hostname.api")
 	tf(literal, "import", "-no-color", "pmgtm_hostname.api", "example.test/api")
-	out, err := cli("terraform {\n  required_providers {\n    pmgtm = { source = \"pmgtm/pmgtm\" }\n  }\n}\n"+literal, "apply", "-auto-approve", "-no-color", "-input=false")
+	out, err := cli(literal, "apply", "-auto-approve", "-no-color", "-input=false")
 	if flat := strings.Join(strings.Fields(out), " "); err == nil || !strings.Contains(flat, "lb1.example.test. is its only nameserver") {
 		t.Fatalf("deleting the last nameserver: %v\n%s", err, out)
 	}
@@ -107,7 +107,7 @@ resource "pmgtm_hostname" "api" {
 			ip := map[string]string{"lb1": lb1, "lb2": lb2, "lb3": lb3}[n]
 			fmt.Fprintf(&nodes, "\n    %s = { ipv4 = %q, agent_url = %q }", n, ip, r.agents[ip].APIURL)
 		}
-		return "terraform {\n  required_providers {\n    pmgtm = { source = \"pmgtm/pmgtm\" }\n  }\n}\n" + r.provider() + fmt.Sprintf(`
+		return r.provider() + fmt.Sprintf(`
 module "gtm" {
   source    = %q
   zone      = "example.test"

@@ -53,10 +53,7 @@ func TestAccOwnershipAcrossStates(t *testing.T) {
 	nodes := []testNode{{"lb1", lb1, ""}, {"lb2", lb2, ""}}
 	cfg := r.config(nodes, []string{"lb1", "lb2"}, "")
 	const fqdn = "api.example.test."
-	cli := terraformCLI(t) // another directory: its own state
-	other := func(config string, args ...string) (string, error) {
-		return cli("terraform {\n  required_providers {\n    pmgtm = { source = \"pmgtm/pmgtm\" }\n  }\n}\n"+config, args...)
-	}
+	other := terraformCLI(t) // another directory: its own state
 	before := ""
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: protoV6Providers,
