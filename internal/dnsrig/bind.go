@@ -55,12 +55,10 @@ func StartBIND(o PrimaryOptions) (*Primary, error) {
 	if named == "" {
 		return nil, errors.New("named not found: apt-get install bind9")
 	}
-	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
+	b, zoneFile, err := preparePrimary(o)
+	if err != nil {
 		return nil, err
 	}
-	b := newPrimary(o)
-	zoneFile := filepath.Join(o.Dir, o.Zone+".zone")
-	zone := zoneText(o)
 	conf := fmt.Sprintf(`options {
 	directory "%[1]s";
 	pid-file "%[1]s/named.pid";
@@ -92,9 +90,6 @@ zone "%[6]s" {
 			return nil, err
 		}
 		conf += fmt.Sprintf("zone \".\" { type primary; file %q; };\n", rootFile)
-	}
-	if err := os.WriteFile(zoneFile, []byte(zone), 0o644); err != nil {
-		return nil, err
 	}
 	confFile := filepath.Join(o.Dir, "named.conf")
 	return b.start(o.Signing, "named", o.Dir, confFile, conf, b.Addr, o.Zone, named, "-g", "-c", confFile)

@@ -24,12 +24,8 @@ func StartKnot(o PrimaryOptions) (*Primary, error) {
 	if knotd == "" {
 		return nil, errors.New("knotd not found: apt-get install knot")
 	}
-	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
-		return nil, err
-	}
-	p := newPrimary(o)
-	zoneFile := filepath.Join(o.Dir, o.Zone+".zone")
-	if err := os.WriteFile(zoneFile, []byte(zoneText(o)), 0o644); err != nil {
+	p, zoneFile, err := preparePrimary(o)
+	if err != nil {
 		return nil, err
 	}
 	signing := ""
@@ -103,12 +99,18 @@ func (p *Primary) start(signing, name, dir, confFile, conf, addr, zone, bin stri
 	return p, nil
 }
 
-// newPrimary makes the address and a fresh TSIG key of a primary server.
-func newPrimary(o PrimaryOptions) *Primary {
+// preparePrimary makes a primary server's directory, address and fresh
+// TSIG key, and writes its starting zone file (returned).
+func preparePrimary(o PrimaryOptions) (*Primary, string, error) {
+	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
+		return nil, "", err
+	}
 	secret := make([]byte, 32)
 	_, _ = rand.Read(secret)
-	return &Primary{Addr: net.JoinHostPort(o.IP, strconv.Itoa(o.Port)), Zone: o.Zone, KeyName: "pmgtm-test.",
+	p := &Primary{Addr: net.JoinHostPort(o.IP, strconv.Itoa(o.Port)), Zone: o.Zone, KeyName: "pmgtm-test.",
 		KeySecret: base64.StdEncoding.EncodeToString(secret), Dir: o.Dir}
+	zoneFile := filepath.Join(o.Dir, o.Zone+".zone")
+	return p, zoneFile, os.WriteFile(zoneFile, []byte(zoneText(o)), 0o644)
 }
 
 // zoneText is the starting zone: SOA, the server as its NS, and o.Records.

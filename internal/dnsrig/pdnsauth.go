@@ -25,10 +25,10 @@ func StartPowerDNS(o PrimaryOptions) (*Primary, error) {
 	if server == "" || pdnsutil == "" || sqlite == "" {
 		return nil, errors.New("pdns_server, pdnsutil or sqlite3 not found: apt-get install pdns-server pdns-backend-sqlite3 sqlite3")
 	}
-	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
+	p, zoneFile, err := preparePrimary(o)
+	if err != nil {
 		return nil, err
 	}
-	p := newPrimary(o)
 	db := filepath.Join(o.Dir, "pdns.sqlite3")
 	schema, err := os.ReadFile(pdnsSchema)
 	if err != nil {
@@ -55,10 +55,6 @@ loglevel=4
 `, db, o.IP, o.Port, o.Dir)
 	confFile := filepath.Join(o.Dir, "pdns.conf")
 	if err := os.WriteFile(confFile, []byte(conf), 0o644); err != nil {
-		return nil, err
-	}
-	zoneFile := filepath.Join(o.Dir, o.Zone+".zone")
-	if err := os.WriteFile(zoneFile, []byte(zoneText(o)), 0o644); err != nil {
 		return nil, err
 	}
 	steps := [][]string{

@@ -76,21 +76,8 @@ func backends(t *testing.T) []backend {
 			},
 			slowProvider: func(t *testing.T) Backend {
 				// A TCP server that accepts and never answers.
-				ln, err := net.Listen("tcp", "127.0.0.1:0")
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { ln.Close() })
-				go func() {
-					for {
-						c, err := ln.Accept()
-						if err != nil {
-							return
-						}
-						t.Cleanup(func() { c.Close() })
-					}
-				}()
-				p, _ := NewRFC2136(RFC2136Config{Server: ln.Addr().String(), KeyName: "k.", KeySecret: "c2VjcmV0"})
+				addr := serveTCP(t, func(c net.Conn) { t.Cleanup(func() { c.Close() }) })
+				p, _ := NewRFC2136(RFC2136Config{Server: addr, KeyName: "k.", KeySecret: "c2VjcmV0"})
 				return p
 			},
 		})
