@@ -31,10 +31,11 @@ type fencedPair struct {
 	ips    [2]string
 	agents [2]*agentproc.Agent
 	lbs    [2]*dnsrig.LoadBalancer
+	key    string // the hostname's peer key, on both nodes
 }
 
 func startFencedPair(t *testing.T, base string) *fencedPair {
-	p := &fencedPair{ips: [2]string{base + "11", base + "12"}}
+	p := &fencedPair{ips: [2]string{base + "11", base + "12"}, key: zone.NewPeerKey()}
 	for i := range p.agents {
 		p.agents[i] = agentproc.Start(t, agentproc.Options{IP: p.ips[i], DNSPort: 53, Token: "fencing-test-token-0123456789"})
 		p.lbs[i] = newLocalLB(t)
@@ -50,8 +51,8 @@ func (p *fencedPair) put(t *testing.T, i int, withdraw string) {
 		SOA:         &zone.SOABody{MName: fmt.Sprintf("lb%d.example.test", i+1)},
 		HealthCheck: &zone.HealthCheckBody{Type: "http", Target: p.lbs[i].Addr, Path: "/healthz",
 			IntervalMS: ptr(int64(100)), TimeoutMS: ptr(int64(100)), Fall: ptr(int64(2)), Rise: ptr(int64(2))},
-		Withdraw: withdraw,
-		Peers:    []zone.Peer{{Name: fmt.Sprintf("lb%d.example.test", other+1), IPv4: []string{p.ips[other]}}},
+		Withdraw: withdraw, PeerKey: p.key,
+		Peers: []zone.Peer{{Name: fmt.Sprintf("lb%d.example.test", other+1), IPv4: []string{p.ips[other]}}},
 	}
 	if _, _, err := client(p.agents[i]).PutZone(context.Background(), "api.example.test", b); err != nil {
 		t.Fatal(err)

@@ -264,6 +264,7 @@ type ZoneSettings struct {
 	HealthCheck      *zone.HealthCheckBody
 	Withdraw         string
 	Drained          []string // nameservers of drained nodes
+	PeerKey          string   // authenticates health answers between the nodes
 }
 
 // NodeZone is the zone one node serves for a hostname: the node's own
@@ -272,7 +273,7 @@ type ZoneSettings struct {
 func NodeZone(fqdn string, self HostnameNode, all []HostnameNode, s ZoneSettings) zone.Body {
 	answerTTL, nsTTL := s.AnswerTTL, s.NSTTL
 	b := zone.Body{Name: fqdn, AnswerTTL: &answerTTL, NSTTL: &nsTTL, SOA: &zone.SOABody{MName: self.Nameserver},
-		Withdraw: s.Withdraw}
+		Withdraw: s.Withdraw, PeerKey: s.PeerKey}
 	if s.HealthCheck != nil {
 		hc := *s.HealthCheck
 		hc.Target = expandTarget(hc.Target, self.IPv4, self.IPv6)

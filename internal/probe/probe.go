@@ -74,6 +74,10 @@ type Want struct {
 	FQDN   string
 	Addrs  []netip.Addr // the node's own addresses, at least one
 	Serial uint32       // 0: any serial
+	// PeerKey and Node, when set, make the health answer prove it is the
+	// node's own (zone.HealthMAC), not something on the path.
+	PeerKey []byte
+	Node    string
 }
 
 // CheckOnce asks the node at each of its addresses (port 53 unless port is
@@ -90,7 +94,7 @@ func CheckOnce(ctx context.Context, port uint16, want Want) error {
 		// zone is in service (and which serial) even on a node that has
 		// withdrawn it on purpose (drained, or its load balancer failing),
 		// whose other answers then follow its withdraw mode.
-		state, serial, err := Health(ctx, server, want.FQDN)
+		state, serial, err := Health(ctx, server, want.FQDN, want.PeerKey, want.Node)
 		switch {
 		case err != nil:
 			problems = append(problems, fmt.Sprintf("%s: %v", server, err))
@@ -153,9 +157,14 @@ func Check(ctx context.Context, port uint16, want Want) error {
 }
 
 // Health asks a node for the zone's fencing state (zone.HealthOK, ...)
-// and serial.
-func Health(ctx context.Context, server netip.AddrPort, fqdn string) (state string, serial uint32, err error) {
-	name := zone.HealthName(fqdn)
+// and serial. With a peer key the question carries a fresh nonce and the
+// answer must bear node's MAC for it.
+func Health(ctx context.Context, server netip.AddrPort, fqdn string, key []byte, node string) (state string, serial uint32, err error) {
+	name, nonce := zone.HealthName(fqdn), ""
+	if key != nil {
+		nonce = zone.NewHealthNonce()
+		name = zone.HealthChallengeName(fqdn, nonce)
+	}
 	m := new(dns.Msg)
 	m.SetQuestion(name, dns.TypeTXT)
 	m.RecursionDesired = false
@@ -175,9 +184,16 @@ func Health(ctx context.Context, server netip.AddrPort, fqdn string) (state stri
 		if !ok || !strings.EqualFold(txt.Hdr.Name, name) {
 			continue
 		}
-		if state, serial, ok := zone.ParseHealthTXT(txt.Txt); ok {
-			return state, serial, nil
+		rec, ok := zone.ParseHealthTXT(txt.Txt)
+		zoneName, _ := zone.CanonicalName(fqdn)
+		nodeName, _ := zone.CanonicalName(node)
+		switch {
+		case !ok:
+			continue
+		case key != nil && !rec.Verify(key, nonce, zoneName, nodeName):
+			return "", 0, fmt.Errorf("%s: the health answer does not bear %s's key (another server answered, or the node serves another version of the zone)", fqdn, node)
 		}
+		return rec.State, rec.Serial, nil
 	}
 	return "", 0, fmt.Errorf("%s: no pmgtm health record; is the node running pmgtm-agent?", fqdn)
 }

@@ -199,7 +199,7 @@ func (d *DelegationDataSource) report(ctx context.Context, z, fqdn, ns string) n
 		}
 		qctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 		server := netip.AddrPortFrom(a, d.clients.dnsPort())
-		health, _, herr := probe.Health(qctx, server, fqdn)
+		health, _, herr := probe.Health(qctx, server, fqdn, nil, "")
 		ans, err := probe.Ask(qctx, server, fqdn, qtype)
 		cancel()
 		if herr == nil && health != zone.HealthOK {

@@ -123,7 +123,8 @@ func (ex *hostnameExecutor) Verify(ctx context.Context, key nodeKey) error {
 	if err != nil {
 		return err
 	}
-	return probe.Check(ctx, ex.clients.dnsPort(), probe.Want{FQDN: ex.fqdn, Addrs: addrs, Serial: ex.settings.Serial})
+	return probe.Check(ctx, ex.clients.dnsPort(), probe.Want{FQDN: ex.fqdn, Addrs: addrs, Serial: ex.settings.Serial,
+		PeerKey: zone.DecodePeerKey(ex.settings.PeerKey), Node: key.nameserver})
 }
 
 func nodeAddrs(n nodeValue) ([]netip.Addr, error) {

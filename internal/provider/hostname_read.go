@@ -68,7 +68,7 @@ func (r *HostnameResource) refresh(ctx context.Context, state *hostnameModel, re
 	if isImport {
 		diags.Append(r.discover(ctx, state, z, fqdn, nsSet)...)
 	} else {
-		diags.Append(r.checkNodes(ctx, state, fqdn, nsSet, resp)...)
+		diags.Append(r.checkNodes(ctx, state, fqdn, nsSet, peerKey(ctx, req), resp)...)
 	}
 	if ns := s.Of("NS"); len(ns) > 0 {
 		state.NSTTL = types.Int64Value(int64(ns[0].TTL))
@@ -105,7 +105,7 @@ func (m hostnameModel) wroteNS(ctx context.Context) []parentzone.RRSet {
 // plan is an update that pushes every node again with one new serial. The
 // content is compared with what the remaining nodes need: a node removed
 // out of band (-target) leaves stale peers behind, which is drift too.
-func (r *HostnameResource) checkNodes(ctx context.Context, state *hostnameModel, fqdn string, nsSet []string, priv privateWriter) (diags diag.Diagnostics) {
+func (r *HostnameResource) checkNodes(ctx context.Context, state *hostnameModel, fqdn string, nsSet []string, peerKey string, priv privateWriter) (diags diag.Diagnostics) {
 	nodes, _, d := state.nodes(ctx)
 	diags.Append(d...)
 	if d.HasError() {
@@ -116,6 +116,7 @@ func (r *HostnameResource) checkNodes(ctx context.Context, state *hostnameModel,
 	if d.HasError() {
 		return diags
 	}
+	settings.PeerKey = peerKey
 	type found struct {
 		node nodeValue
 		have *zone.Zone
@@ -141,7 +142,9 @@ func (r *HostnameResource) checkNodes(ctx context.Context, state *hostnameModel,
 	for i, k := range kept {
 		all[i] = k.node.plain()
 	}
-	drifted := false
+	// A hostname made before peer keys existed has none: its nodes could
+	// not vouch for each other, so the next apply gives them one.
+	drifted := peerKey == "" && len(kept) > 0
 	var highest uint32
 	for _, k := range kept {
 		if k.have == nil {

@@ -379,16 +379,19 @@ func (r *HostnameResource) Create(ctx context.Context, req resource.CreateReques
 	serial := zone.NextSerial(0, time.Now().Unix())
 	plan.InstanceID = types.StringValue(parentzone.NewInstanceID())
 	claim := parentzone.EnsureOptions{Adopt: plan.AdoptExisting.ValueBool(), Instance: plan.InstanceID.ValueString()}
-	err := r.apply(ctx, &plan, nil, serial, claim, &resp.Diagnostics)
+	key := zone.NewPeerKey()
+	err := r.apply(ctx, &plan, nil, serial, key, claim, &resp.Diagnostics)
 	var step *rollout.StepError
 	switch {
 	case err == nil:
+		resp.Diagnostics.Append(setPeerKey(ctx, resp.Private, key)...)
 		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 	case errors.Is(err, errNotStarted):
 	case errors.As(err, &step) && step.Action == rollout.Publish && !parentzone.Refused(err):
 		// The parent may hold part of the change: keep it in state
 		// (tainted), so that the next apply or a destroy removes it.
 		plan.fill(ctx, serial, "")
+		resp.Diagnostics.Append(setPeerKey(ctx, resp.Private, key)...)
 		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 	default:
 		// Nothing reached the parent: take the pushed zones back.
@@ -424,7 +427,12 @@ func (r *HostnameResource) Update(ctx context.Context, req resource.UpdateReques
 	plan.InstanceID = state.InstanceID
 	claim := stateClaim(ctx, state.InstanceID, req.Private, state.wroteNS(ctx))
 	claim.Adopt = plan.AdoptExisting.ValueBool()
-	if r.apply(ctx, &plan, old, serial, claim, &resp.Diagnostics) == nil {
+	key := peerKey(ctx, req.Private)
+	if key == "" {
+		key = zone.NewPeerKey() // made before peer keys existed, or imported
+	}
+	if r.apply(ctx, &plan, old, serial, key, claim, &resp.Diagnostics) == nil {
+		resp.Diagnostics.Append(setPeerKey(ctx, resp.Private, key)...)
 		resp.Diagnostics.Append(setTakeOver(ctx, resp.Private, nil)...)
 		resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateSerialFloor, nil)...)
 		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
@@ -434,7 +442,7 @@ func (r *HostnameResource) Update(ctx context.Context, req resource.UpdateReques
 // apply moves the hostname from the old nodes to the planned ones in the
 // rollout order and fills the computed attributes.
 // The error is the failed step's (a *rollout.StepError), or errNotStarted.
-func (r *HostnameResource) apply(ctx context.Context, plan *hostnameModel, old []nodeValue, serial uint32, claim parentzone.EnsureOptions, diags *diag.Diagnostics) error {
+func (r *HostnameResource) apply(ctx context.Context, plan *hostnameModel, old []nodeValue, serial uint32, peerKey string, claim parentzone.EnsureOptions, diags *diag.Diagnostics) error {
 	nodes, _, d := plan.nodes(ctx)
 	diags.Append(d...)
 	if diags.HasError() {
@@ -445,6 +453,7 @@ func (r *HostnameResource) apply(ctx context.Context, plan *hostnameModel, old [
 	if diags.HasError() {
 		return errNotStarted
 	}
+	ex.settings.PeerKey = peerKey
 	leftovers, err := rollout.Run(ctx, rollout.Change(nodeKeys(old), nodeKeys(nodes)), ex)
 	reportLeftovers(diags, leftovers)
 	if err != nil {

@@ -346,7 +346,8 @@ func (r *NodeResource) moveZones(ctx context.Context, old, planned nodeModel, di
 			return false
 		}
 		vctx, cancel := context.WithTimeout(ctx, verifyTimeout)
-		err = probe.Check(vctx, r.clients.dnsPort(), probe.Want{FQDN: name, Addrs: addrs, Serial: moved.Serial})
+		err = probe.Check(vctx, r.clients.dnsPort(), probe.Want{FQDN: name, Addrs: addrs, Serial: moved.Serial,
+			PeerKey: zone.DecodePeerKey(moved.PeerKey), Node: moved.SOA.MName})
 		cancel()
 		if err != nil {
 			diags.AddError("Cannot move the node", fmt.Sprintf("the node does not answer for %s at its new address: %v. The node's records were not changed, so resolvers keep using the old address.", name, err))

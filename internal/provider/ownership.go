@@ -29,7 +29,24 @@ const (
 	// privateSerialFloor is the highest serial a refresh saw on the nodes
 	// when it found them drifted: the next serial must be above it.
 	privateSerialFloor = "serial_floor"
+	// privatePeerKey is the hostname's peer key (zone.PeerKey): made at
+	// create, pushed to every node, never shown in plans.
+	privatePeerKey = "peer_key"
 )
+
+// peerKey is the hostname's peer key; "" before one was made.
+func peerKey(ctx context.Context, p privateReader) string {
+	v, _ := p.GetKey(ctx, privatePeerKey)
+	var key string
+	_ = json.Unmarshal(v, &key)
+	return key
+}
+
+// setPeerKey stores the key (private state values must be JSON).
+func setPeerKey(ctx context.Context, p privateWriter, key string) diag.Diagnostics {
+	v, _ := json.Marshal(key)
+	return p.SetKey(ctx, privatePeerKey, v)
+}
 
 func setSerialFloor(ctx context.Context, p privateWriter, serial uint32) diag.Diagnostics {
 	return p.SetKey(ctx, privateSerialFloor, []byte(fmt.Sprint(serial)))

@@ -42,6 +42,8 @@ func TestFencingFields(t *testing.T) {
 		{`"peers":[{"name":"lb1.example.com","ipv4":["203.0.113.20"]}]`, "peers[0].name", "this node itself"},
 		{`"peers":[{"name":"lb2.example.com"}]`, "peers[0]", "has no address"},
 		{`"peers":[{"name":"lb2.example.com","ipv4":["224.0.0.1"]}]`, "peers[0].ipv4[0]", "multicast"},
+		{`"peer_key":"c2hvcnQ="`, "peer_key", "base64 of 32 bytes"},
+		{`"peer_key":"not base64!"`, "peer_key", "base64 of 32 bytes"},
 	}
 	for _, c := range cases {
 		_, fe := Decode([]byte(`{`+base+`,`+c.extra+`}`), "api.example.com")

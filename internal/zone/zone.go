@@ -43,6 +43,10 @@ type Zone struct {
 	Drain       bool         `json:"drain,omitempty"`
 	Withdraw    string       `json:"withdraw,omitempty"`
 	Peers       []Peer       `json:"peers,omitempty"`
+	// PeerKey authenticates health answers between the hostname's nodes
+	// (base64 of PeerKeyBytes random bytes, the same on every node): see
+	// health.go. Without it no peer's "ok" is believed.
+	PeerKey string `json:"peer_key,omitempty"`
 }
 
 // SOA holds the start-of-authority fields. Minimum is the negative-caching
@@ -71,6 +75,7 @@ type Body struct {
 	Drain       bool             `json:"drain"`
 	Withdraw    string           `json:"withdraw"`
 	Peers       []Peer           `json:"peers"`
+	PeerKey     string           `json:"peer_key"`
 }
 
 // SOABody is the client's form of SOA; every field is optional.
@@ -207,6 +212,9 @@ func (b Body) Canonical(pathName string) (Zone, *FieldError) {
 		return Zone{}, fe
 	}
 	if z.Peers, fe = peers(z, b.Peers); fe != nil {
+		return Zone{}, fe
+	}
+	if z.PeerKey, fe = peerKey(b.PeerKey); fe != nil {
 		return Zone{}, fe
 	}
 	z.Drain = b.Drain
@@ -428,7 +436,7 @@ func (z Zone) Body() Body {
 		Nameservers: slices.Clone(z.Nameservers), NSTTL: i(z.NSTTL),
 		SOA: &SOABody{MName: z.SOA.MName, RName: z.SOA.RName, Refresh: i(z.SOA.Refresh), Retry: i(z.SOA.Retry),
 			Expire: i(z.SOA.Expire), Minimum: i(z.SOA.Minimum)},
-		HealthCheck: z.HealthCheck.body(), Drain: z.Drain, Withdraw: z.Withdraw}
+		HealthCheck: z.HealthCheck.body(), Drain: z.Drain, Withdraw: z.Withdraw, PeerKey: z.PeerKey}
 	for _, p := range z.Peers {
 		b.Peers = append(b.Peers, Peer{Name: p.Name, IPv4: slices.Clone(p.IPv4), IPv6: slices.Clone(p.IPv6)})
 	}

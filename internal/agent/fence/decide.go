@@ -60,6 +60,17 @@ type Inputs struct {
 // caller knows whether to ask the peers).
 func (in Inputs) Wants() bool { return !in.LocalHealthy || in.Drained }
 
+// Health is the state the node reports to its peers.
+func (in Inputs) Health() string {
+	switch {
+	case in.Drained:
+		return zone.HealthDrained
+	case !in.LocalHealthy:
+		return zone.HealthFailing
+	}
+	return zone.HealthOK
+}
+
 // Decision is the fencing state to serve and why.
 type Decision struct {
 	Fence  responder.Fence
@@ -71,13 +82,7 @@ func (d Decision) Withdrawn() bool { return d.Fence.Withdraw != "" }
 
 // Decide picks the fencing state.
 func Decide(in Inputs) Decision {
-	health := zone.HealthOK
-	switch {
-	case in.Drained:
-		health = zone.HealthDrained
-	case !in.LocalHealthy:
-		health = zone.HealthFailing
-	}
+	health := in.Health()
 	if !in.Wants() {
 		return Decision{Fence: responder.Fence{Health: health}, Reason: "local load balancer healthy"}
 	}

@@ -40,6 +40,10 @@ type Runner struct {
 	// fencing (default 250 ms).
 	Scan time.Duration
 
+	// exchange asks one peer; nil: a DNS client over UDP. Tests inject
+	// latency here.
+	exchange func(ctx context.Context, m *dns.Msg, addr string) (*dns.Msg, error)
+
 	mu     sync.Mutex
 	loops  map[string]context.CancelFunc
 	status map[string]Status
@@ -145,6 +149,15 @@ func (r *Runner) loop(ctx context.Context, name string) {
 			tracker = nil
 		}
 		if in.Wants() {
+			// Publish our own state before asking: of nodes that fail
+			// together, the last to publish finds every other one not
+			// "ok", so it keeps answering and they cannot all withdraw.
+			if published := (responder.Fence{Withdraw: current.Withdraw, IPv4: current.IPv4, IPv6: current.IPv6, Health: in.Health()}); !Same(published, current) {
+				if !r.Zones.SetFence(name, published) {
+					return
+				}
+				current = published
+			}
 			in.HealthyPeers = r.healthyPeers(ctx, z, min(interval, 2*time.Second))
 		}
 		d := Decide(in)
@@ -222,16 +235,22 @@ func CheckLocal(ctx context.Context, hc zone.HealthCheck) error {
 	return nil
 }
 
-// healthyPeers asks every peer, in parallel and directly, what it reports
-// at the zone's health name; those answering "ok" are healthy.
+// healthyPeers asks every peer, in parallel and directly, for its health
+// with a fresh nonce; those answering "ok" with a valid MAC are healthy. A
+// zone without a peer key believes no peer: a withdrawal must never rest
+// on an answer anyone on the path could have made up.
 func (r *Runner) healthyPeers(ctx context.Context, z zone.Zone, timeout time.Duration) []zone.Peer {
+	key := zone.DecodePeerKey(z.PeerKey)
+	if key == nil {
+		return nil
+	}
 	ok := make([]bool, len(z.Peers))
 	var wg sync.WaitGroup
 	for i, p := range z.Peers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ok[i] = r.peerHealthy(ctx, z.Name, p, timeout)
+			ok[i] = r.peerHealthy(ctx, key, z.Name, p, timeout)
 		}()
 	}
 	wg.Wait()
@@ -244,22 +263,32 @@ func (r *Runner) healthyPeers(ctx context.Context, z zone.Zone, timeout time.Dur
 	return out
 }
 
-func (r *Runner) peerHealthy(ctx context.Context, zoneName string, p zone.Peer, timeout time.Duration) bool {
+func (r *Runner) peerHealthy(ctx context.Context, key []byte, zoneName string, p zone.Peer, timeout time.Duration) bool {
 	port := r.PeerPort
 	if port == 0 {
 		port = 53
 	}
-	name := zone.HealthName(zoneName)
-	m := new(dns.Msg)
-	m.SetQuestion(name, dns.TypeTXT)
-	m.RecursionDesired = false
-	c := &dns.Client{Timeout: timeout}
+	exchange := r.exchange
+	if exchange == nil {
+		c := &dns.Client{Timeout: timeout}
+		exchange = func(ctx context.Context, m *dns.Msg, addr string) (*dns.Msg, error) {
+			resp, _, err := c.ExchangeContext(ctx, m, addr)
+			return resp, err
+		}
+	}
 	for _, s := range slices.Concat(p.IPv4, p.IPv6) {
 		a, err := netip.ParseAddr(s)
 		if err != nil {
 			continue
 		}
-		resp, _, err := c.ExchangeContext(ctx, m, netip.AddrPortFrom(a, port).String())
+		// A new nonce per question: an answer recorded earlier, or meant
+		// for another asker, cannot be replayed.
+		nonce := zone.NewHealthNonce()
+		name := zone.HealthChallengeName(zoneName, nonce)
+		m := new(dns.Msg)
+		m.SetQuestion(name, dns.TypeTXT)
+		m.RecursionDesired = false
+		resp, err := exchange(ctx, m, netip.AddrPortFrom(a, port).String())
 		if err != nil || !resp.Authoritative || resp.Rcode != dns.RcodeSuccess ||
 			len(resp.Question) != 1 || !strings.EqualFold(resp.Question[0].Name, name) || resp.Question[0].Qtype != dns.TypeTXT {
 			continue // not an answer to this question
@@ -269,7 +298,7 @@ func (r *Runner) peerHealthy(ctx context.Context, zoneName string, p zone.Peer, 
 			if !ok || !strings.EqualFold(txt.Hdr.Name, name) {
 				continue // a record for another name proves nothing
 			}
-			if state, _, ok := zone.ParseHealthTXT(txt.Txt); ok && state == zone.HealthOK {
+			if rec, ok := zone.ParseHealthTXT(txt.Txt); ok && rec.State == zone.HealthOK && rec.Verify(key, nonce, zoneName, p.Name) {
 				return true
 			}
 		}

@@ -50,7 +50,10 @@ type Zone struct {
 
 	mode   mode   // how the zone is answered while withdrawn
 	health []byte // TXT RR answered at _pmgtm-health.<zone>
-	key    uint64 // identifies the zone to rate limiting
+	// For authenticated health answers (<nonce>._pmgtm-health.<zone>):
+	healthState string
+	peerKey     []byte // nil: the zone has no peer key, no MAC is given
+	key         uint64 // identifies the zone to rate limiting
 }
 
 type mode uint8
@@ -106,14 +109,10 @@ func Compile(z zone.Zone, counters *Counters, f Fence) *Zone {
 	if health == "" {
 		health = zone.HealthOK
 	}
-	// TTL 0: peers must never see a cached state. The second string lets
-	// the provider check which version of the zone is in service even
-	// while the zone is withdrawn.
-	txt := zone.HealthTXT(health, z.Serial)
-	c.health = appendRRHeader(nil, ptrQName, typeTXT, 0, 2+len(txt[0])+len(txt[1]))
-	for _, s := range txt {
-		c.health = append(append(c.health, byte(len(s))), s...)
-	}
+	// The second string lets the provider check which version of the zone
+	// is in service even while the zone is withdrawn.
+	c.health = appendTXT(nil, zone.HealthTXT(health, z.Serial, ""))
+	c.healthState, c.peerKey = health, zone.DecodePeerKey(z.PeerKey)
 	for _, s := range v4 {
 		a := netip.MustParseAddr(s).As4()
 		c.a = appendRRHeader(c.a, ptrQName, typeA, z.AnswerTTL, 4)
@@ -142,6 +141,37 @@ func Compile(z zone.Zone, counters *Counters, f Fence) *Zone {
 	negTTL := min(z.NSTTL, z.SOA.Minimum)
 	c.soaAuthority = append(appendRRHeader(nil, 0, typeSOA, negTTL, len(rdata)), rdata...)
 	return c
+}
+
+// appendTXT appends a TTL-0 TXT record owned by the question name: peers
+// must never see a cached health state.
+func appendTXT(b []byte, txt []string) []byte {
+	n := 0
+	for _, s := range txt {
+		n += 1 + len(s)
+	}
+	b = appendRRHeader(b, ptrQName, typeTXT, 0, n)
+	for _, s := range txt {
+		b = append(append(b, byte(len(s))), s...)
+	}
+	return b
+}
+
+// challenge returns the nonce when q asks <nonce>._pmgtm-health.<zone>
+// for TXT and the zone can answer it.
+func (z *Zone) challenge(q *query, apexOff int) (string, bool) {
+	const n = zone.HealthNonceLen
+	if q.qtype != typeTXT || z.peerKey == nil || apexOff != 1+n+len(healthPrefix) || q.lower[0] != n ||
+		string(q.lower[1+n:apexOff]) != healthPrefix || !zone.ValidHealthNonce(q.lower[1:1+n]) {
+		return "", false
+	}
+	return string(q.lower[1 : 1+n]), true
+}
+
+// healthAnswer is the authenticated health record for nonce.
+func (z *Zone) healthAnswer(b []byte, nonce string) []byte {
+	mac := zone.HealthMAC(z.peerKey, nonce, z.Model.Name, z.Model.SOA.MName, z.healthState, z.Model.Serial)
+	return appendTXT(b, zone.HealthTXT(z.healthState, z.Model.Serial, mac))
 }
 
 // nameKey is a 64-bit FNV-1a hash of a zone name, never 0.

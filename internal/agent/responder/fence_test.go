@@ -52,3 +52,53 @@ func TestRespondFenced(t *testing.T) {
 		})
 	}
 }
+
+// TestRespondHealthChallenge: <nonce>._pmgtm-health answers, in every
+// fencing mode, with a MAC over that nonce that verifies under the zone's
+// key only; a zone without a key, or a name that is not a nonce, gets no
+// MAC (NODATA or its withdraw mode's answer).
+func TestRespondHealthChallenge(t *testing.T) {
+	z := testZone(t, "api.example.com", []string{"198.51.100.10"}, nil)
+	z.SOA.MName = "lb1.example.com."
+	keyed := z
+	keyed.PeerKey = zone.NewPeerKey()
+	key := zone.DecodePeerKey(keyed.PeerKey)
+	nonce := zone.NewHealthNonce()
+	for _, f := range []Fence{{}, {Withdraw: zone.WithdrawRefused, Health: zone.HealthFailing}, {Withdraw: zone.WithdrawSilent, Health: zone.HealthDrained}} {
+		tab := NewTable([]*Zone{Compile(keyed, nil, f)}, nil)
+		m, _ := exchange(t, tab, question(zone.HealthChallengeName("api.example.com.", nonce), dns.TypeTXT), false)
+		if m == nil || !m.Authoritative || len(m.Answer) != 1 {
+			t.Fatalf("%+v: challenge answered %v", f, m)
+		}
+		rec, ok := zone.ParseHealthTXT(m.Answer[0].(*dns.TXT).Txt)
+		want := f.Health
+		if want == "" {
+			want = zone.HealthOK
+		}
+		if !ok || rec.State != want || rec.Serial != z.Serial || !rec.Verify(key, nonce, "api.example.com.", "lb1.example.com.") {
+			t.Fatalf("%+v: record %+v does not verify", f, rec)
+		}
+		for _, wrong := range []struct {
+			key         []byte
+			nonce, node string
+		}{
+			{zone.DecodePeerKey(zone.NewPeerKey()), nonce, "lb1.example.com."},
+			{key, zone.NewHealthNonce(), "lb1.example.com."},
+			{key, nonce, "lb2.example.com."},
+		} {
+			if rec.Verify(wrong.key, wrong.nonce, "api.example.com.", wrong.node) {
+				t.Errorf("%+v: verifies with a wrong key, nonce or node", f)
+			}
+		}
+	}
+	plain := NewTable([]*Zone{Compile(z, nil, Fence{})}, nil)
+	m, _ := exchange(t, plain, question(zone.HealthChallengeName("api.example.com.", nonce), dns.TypeTXT), false)
+	if len(m.Answer) != 0 || m.Rcode != dns.RcodeSuccess {
+		t.Errorf("a zone without a key answered the challenge: %v", m)
+	}
+	keyedTab := NewTable([]*Zone{Compile(keyed, nil, Fence{})}, nil)
+	m, _ = exchange(t, keyedTab, question("not-a-nonce._pmgtm-health.api.example.com.", dns.TypeTXT), false)
+	if len(m.Answer) != 0 {
+		t.Errorf("a name that is not a nonce got a MAC: %v", m)
+	}
+}

@@ -191,6 +191,15 @@ func Respond(t *Table, req, buf []byte, tcp bool) ([]byte, Outcome) {
 		binary.BigEndian.PutUint16(resp[6:], 1)
 		return finish(resp, &q, tcp), out
 	}
+	if nonce, ok := z.challenge(&q, apexOff); ok {
+		// A peer's challenge: the MAC proves the answer is this node's,
+		// now. Answered in every state, like the plain health record.
+		out.Answer = true
+		resp[2] |= 0x04
+		resp = z.healthAnswer(resp, nonce)
+		binary.BigEndian.PutUint16(resp[6:], 1)
+		return finish(resp, &q, tcp), out
+	}
 	switch z.mode {
 	case modeRefused:
 		out.RCode = RCodeRefused
