@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/pmgtm/terraform-provider-pmgtm/internal/agent/api"
+	"github.com/pmgtm/terraform-provider-pmgtm/internal/agent/connlimit"
 	"github.com/pmgtm/terraform-provider-pmgtm/internal/agent/dnsserver"
 	"github.com/pmgtm/terraform-provider-pmgtm/internal/agent/fence"
 	"github.com/pmgtm/terraform-provider-pmgtm/internal/agent/rrl"
@@ -29,6 +30,9 @@ import (
 
 // Main runs the agent with command-line args and returns the exit code.
 func Main(args []string, version string) int {
+	if len(args) > 0 && args[0] == "fingerprint" {
+		return fingerprintCommand(args[1:], os.Stdout, os.Stderr)
+	}
 	cfg, err := parseConfig(args, os.Stderr)
 	if errors.Is(err, errHelpShown) {
 		return 0
@@ -70,22 +74,22 @@ func newLogger(cfg Config, w io.Writer) (*slog.Logger, error) {
 	return nil, fmt.Errorf("--log-format %q: use text or json", cfg.LogFormat)
 }
 
-// secrets holds what SIGHUP re-reads: the token and the TLS certificate.
+// secrets holds what SIGHUP re-reads: the tokens and the TLS certificate.
 type secrets struct {
-	cfg   Config
-	token atomic.Pointer[string]
-	cert  atomic.Pointer[tls.Certificate]
-	cas   atomic.Pointer[x509.CertPool] // client CAs for mutual TLS; nil: none required
+	cfg    Config
+	tokens atomic.Pointer[[]string] // nil or empty: no token (--insecure-no-token)
+	cert   atomic.Pointer[tls.Certificate]
+	cas    atomic.Pointer[x509.CertPool] // client CAs for mutual TLS; nil: none required
 }
 
 func (s *secrets) load() error {
-	token := ""
+	var tokens []string
 	if s.cfg.TokenFile != "" {
-		t, err := readToken(s.cfg.TokenFile)
+		t, err := readTokens(s.cfg.TokenFile)
 		if err != nil {
 			return err
 		}
-		token = t
+		tokens = t
 	}
 	if s.cfg.TLSCert != "" {
 		cert, err := tls.LoadX509KeyPair(s.cfg.TLSCert, s.cfg.TLSKey)
@@ -105,32 +109,56 @@ func (s *secrets) load() error {
 		}
 		s.cas.Store(pool)
 	}
-	s.token.Store(&token)
+	s.tokens.Store(&tokens)
 	return nil
 }
 
-// readToken reads a bearer token from a file only its owner can read, so a
-// token is never world-readable by accident.
-func readToken(path string) (string, error) {
+// readTokens reads the bearer tokens from a file only its owner can read,
+// so a token is never world-readable by accident: one per line, at most
+// two. The second line is for a rotation without downtime: add the new
+// token, SIGHUP, move the provider to it, remove the old line, SIGHUP.
+func readTokens(path string) ([]string, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
-		return "", fmt.Errorf("token file: %w", err)
+		return nil, fmt.Errorf("token file: %w", err)
 	}
 	if fi.Mode().Perm()&0o077 != 0 {
-		return "", fmt.Errorf("token file %s has mode %04o and is readable by others; run chmod 600 %s", path, fi.Mode().Perm(), path)
+		return nil, fmt.Errorf("token file %s has mode %04o and is readable by others; run chmod 600 %s", path, fi.Mode().Perm(), path)
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return "", fmt.Errorf("token file: %w", err)
+		return nil, fmt.Errorf("token file: %w", err)
 	}
-	token := strings.TrimSpace(string(data))
-	if len(token) < 16 {
-		return "", fmt.Errorf("token file %s holds a token of %d characters; use at least 16 (e.g. openssl rand -hex 32)", path, len(token))
+	var tokens []string
+	for _, line := range strings.Split(string(data), "\n") {
+		token := strings.TrimSpace(line)
+		if token == "" {
+			continue
+		}
+		if len(token) < 16 {
+			return nil, fmt.Errorf("token file %s holds a token of %d characters; use at least 16 (e.g. openssl rand -hex 32)", path, len(token))
+		}
+		tokens = append(tokens, token)
 	}
-	return token, nil
+	switch {
+	case len(tokens) == 0:
+		return nil, fmt.Errorf("token file %s is empty; write a token of 16 or more characters (e.g. openssl rand -hex 32)", path)
+	case len(tokens) > 2:
+		return nil, fmt.Errorf("token file %s holds %d tokens; at most two (the current one and, during a rotation, the next)", path, len(tokens))
+	}
+	return tokens, nil
 }
 
 func run(ctx context.Context, cfg Config, version string, log *slog.Logger) error {
+	if cfg.selfSigned {
+		made, err := ensureSelfSigned(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			return err
+		}
+		if fp, err := fingerprintOf(cfg.TLSCert); err == nil {
+			log.Info("api certificate", "self_signed", true, "made_now", made, "sha256", fp)
+		}
+	}
 	sec := &secrets{cfg: cfg}
 	if err := sec.load(); err != nil {
 		return err
@@ -143,7 +171,9 @@ func run(ctx context.Context, cfg Config, version string, log *slog.Logger) erro
 
 	limiter := rrl.New(rrl.Config{Rate: cfg.RRLRate, Slip: cfg.RRLSlip, IPv4Prefix: cfg.RRLIPv4Prefix,
 		IPv6Prefix: cfg.RRLIPv6Prefix, Exempt: cfg.RRLExempt}, time.Now)
-	dns := &dnsserver.Server{Table: st.Table, Log: log, MaxTCPConns: cfg.MaxTCPConns, TCPIdleTimeout: cfg.TCPIdleTimeout, Limiter: limiter}
+	dns := &dnsserver.Server{Table: st.Table, Log: log, MaxTCPConns: cfg.MaxTCPConns, MaxTCPPerPrefix: cfg.MaxTCPPerPrefix,
+		TCPIdleTimeout: cfg.TCPIdleTimeout, TCPMaxQueries: cfg.TCPMaxQueries, TCPMaxLifetime: cfg.TCPMaxLifetime,
+		IPv4Prefix: cfg.RRLIPv4Prefix, IPv6Prefix: cfg.RRLIPv6Prefix, Limiter: limiter}
 	var udps []*net.UDPConn
 	var tcps []net.Listener
 	closeListeners := func() {
@@ -176,7 +206,7 @@ func run(ctx context.Context, cfg Config, version string, log *slog.Logger) erro
 	}
 	fencing := &fence.Runner{Zones: st, Log: log, PeerPort: uint16(cfg.PeerDNSPort)}
 	handler := api.New(api.Handler{Store: st, Log: log, Version: version, Started: time.Now(),
-		Token: func() string { return *sec.token.Load() }, Fencing: fencing, RRL: limiter})
+		Tokens: func() []string { return *sec.tokens.Load() }, Fencing: fencing, RRL: limiter})
 	httpSrv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 5 * time.Second,
@@ -204,8 +234,24 @@ func run(ctx context.Context, cfg Config, version string, log *slog.Logger) erro
 		}
 		apiLn = tls.NewListener(apiLn, httpSrv.TLSConfig)
 	}
+	// Held connections (opened, never authenticated) must not crowd out
+	// the provider: caps in all and per address, the oldest idle
+	// connection closed to make room. Refused clients get Connection:
+	// close, so they hold nothing after their answer.
+	apiConns := &connlimit.Limiter{Max: cfg.APIMaxConns, PerSource: cfg.APIMaxPerSource, IPv6Prefix: 128}
+	apiLn = connlimit.Listener{Listener: apiLn, Limit: apiConns}
+	httpSrv.ConnState = func(c net.Conn, s http.ConnState) {
+		switch s {
+		case http.StateActive:
+			apiConns.Busy(c)
+		case http.StateIdle:
+			apiConns.Idle(c)
+		case http.StateClosed, http.StateHijacked:
+			apiConns.Release(c)
+		}
+	}
 	log.Info("api listening", "addr", apiLn.Addr().String(), "tls", cfg.TLSCert != "", "client_certs", cfg.TLSClientCA != "",
-		"auth", *sec.token.Load() != "", "version", version)
+		"auth", len(*sec.tokens.Load()) > 0, "version", version)
 
 	var wg sync.WaitGroup
 	for _, u := range udps {

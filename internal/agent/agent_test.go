@@ -322,9 +322,11 @@ func TestRefusesUnsafeStartup(t *testing.T) {
 		args []string
 		want string
 	}{
-		"public API without token": {[]string{"--api-listen", "0.0.0.0:0"}, "--token-file is required"},
-		"world-readable token":     {[]string{"--api-listen", "127.0.0.1:0", "--token-file", loose}, "chmod 600"},
-		"cert without key":         {[]string{"--api-listen", "127.0.0.1:0", "--tls-cert", "x.pem"}, "go together"},
+		"public API without token":  {[]string{"--api-listen", "0.0.0.0:0"}, "--token-file is required"},
+		"local API without token":   {[]string{"--api-listen", "127.0.0.1:0"}, "--token-file is required: without a token any local process"},
+		"public API, no token flag": {[]string{"--api-listen", "0.0.0.0:0", "--insecure-no-token"}, "--token-file is required"},
+		"world-readable token":      {[]string{"--api-listen", "127.0.0.1:0", "--token-file", loose}, "chmod 600"},
+		"cert without key":          {[]string{"--api-listen", "127.0.0.1:0", "--tls-cert", "x.pem"}, "go together"},
 		"unknown config key": {[]string{"--config", writeFile(t, dir, "bad.conf", "dns-listen = 127.0.0.1:0\nlisten = 1\n")},
 			"bad.conf:2: unknown setting \"listen\""},
 	}

@@ -11,7 +11,6 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 
-	"github.com/pmgtm/terraform-provider-pmgtm/internal/agentclient"
 	"github.com/pmgtm/terraform-provider-pmgtm/internal/model"
 	"github.com/pmgtm/terraform-provider-pmgtm/internal/parentzone"
 	"github.com/pmgtm/terraform-provider-pmgtm/internal/probe"
@@ -105,14 +104,10 @@ func (m hostnameModel) settings(ctx context.Context, serial uint32) (model.ZoneS
 	return s, diags
 }
 
-func (c *Clients) agent(url string) *agentclient.Client {
-	return &agentclient.Client{BaseURL: url, Token: c.AgentToken, HTTP: c.AgentHTTP}
-}
-
 func (ex *hostnameExecutor) Push(ctx context.Context, key nodeKey) error {
 	n := ex.byKey[key]
 	body := model.NodeZone(ex.fqdn, n.plain(), ex.planned, ex.settings)
-	_, _, err := ex.clients.agent(n.AgentURL.ValueString()).PutZone(ctx, ex.fqdn, body)
+	_, _, err := ex.clients.agent(n.access()).PutZone(ctx, ex.fqdn, body)
 	return pause(ctx, err)
 }
 
@@ -162,9 +157,9 @@ func (ex *hostnameExecutor) Undelegate(ctx context.Context) error {
 }
 
 func (ex *hostnameExecutor) Remove(ctx context.Context, key nodeKey) error {
-	url := ex.byKey[key].AgentURL.ValueString()
-	if ex.plannedAgents[url] {
+	n := ex.byKey[key]
+	if ex.plannedAgents[n.AgentURL.ValueString()] {
 		return nil // the same agent serves a planned node: its zone is the new one
 	}
-	return pause(ctx, ex.clients.agent(url).DeleteZone(ctx, ex.fqdn))
+	return pause(ctx, ex.clients.agent(n.access()).DeleteZone(ctx, ex.fqdn))
 }

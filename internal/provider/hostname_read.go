@@ -127,7 +127,7 @@ func (r *HostnameResource) checkNodes(ctx context.Context, state *hostnameModel,
 		if !slices.Contains(nsSet, ns) {
 			continue // left the delegation out of band
 		}
-		have, _, err := r.clients.agent(n.AgentURL.ValueString()).GetZone(ctx, fqdn)
+		have, _, err := r.clients.agent(n.access()).GetZone(ctx, fqdn)
 		switch {
 		case errors.Is(err, agentclient.ErrNotFound):
 			continue // the agent lost the zone

@@ -88,10 +88,19 @@ type healthCheckValue struct {
 
 // nodeValue is one element of nodes, as pmgtm_node exports it.
 type nodeValue struct {
-	Nameserver types.String `tfsdk:"nameserver"`
-	IPv4       types.String `tfsdk:"ipv4"`
-	IPv6       types.String `tfsdk:"ipv6"`
-	AgentURL   types.String `tfsdk:"agent_url"`
+	Nameserver    types.String `tfsdk:"nameserver"`
+	IPv4          types.String `tfsdk:"ipv4"`
+	IPv6          types.String `tfsdk:"ipv6"`
+	AgentURL      types.String `tfsdk:"agent_url"`
+	Fingerprint   types.String `tfsdk:"agent_tls_fingerprint"`
+	Token         types.String `tfsdk:"agent_token"`
+	ClientCertPEM types.String `tfsdk:"agent_client_cert_pem"`
+	ClientKeyPEM  types.String `tfsdk:"agent_client_key_pem"`
+}
+
+func (n nodeValue) access() agentAccess {
+	return agentAccess{URL: known(n.AgentURL), Token: known(n.Token), Fingerprint: known(n.Fingerprint),
+		ClientCertPEM: known(n.ClientCertPEM), ClientKeyPEM: known(n.ClientKeyPEM)}
 }
 
 func (r *HostnameResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
@@ -112,7 +121,7 @@ func (r *HostnameResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 				MarkdownDescription: "The parent zone, e.g. `example.com`."},
 			"name": schema.StringAttribute{Required: true, PlanModifiers: replace,
 				MarkdownDescription: "Name relative to the zone, e.g. `api` for `api.example.com`. The zone apex cannot be delegated."},
-			"nodes": schema.ListAttribute{Required: true, ElementType: types.ObjectType{AttrTypes: nodeObjectTypes},
+			"nodes": schema.ListNestedAttribute{Required: true, NestedObject: schema.NestedAttributeObject{Attributes: nodeAttributes(false)},
 				MarkdownDescription: "The nodes that answer for the hostname: `pmgtm_node.<name>.node` values. Two or more for failover."},
 			"answer_ttl": schema.Int64Attribute{Optional: true, Computed: true, Default: int64default.StaticInt64(zone.DefaultAnswerTTL),
 				MarkdownDescription: "TTL of the A/AAAA answers the nodes give, 1 to 86400 seconds. It bounds how long clients keep a dead node's address. Default 30."},
@@ -260,6 +269,15 @@ func (r *HostnameResource) ValidateConfig(ctx context.Context, req resource.Vali
 	resp.Diagnostics.Append(diags...)
 	errs, warns := model.ValidateHostname(h)
 	addProblems(&resp.Diagnostics, errs, warns)
+	// Usually known only at plan (pmgtm_node.<name>.node); checked there
+	// by pmgtm_node itself, and here for nodes written out by hand.
+	nodes, _, _ := m.nodes(ctx)
+	for i, n := range nodes {
+		at := path.Root("nodes").AtListIndex(i)
+		for _, p := range credentialProblems(n.access()) {
+			resp.Diagnostics.AddAttributeError(at.AtName(p.Attribute), p.Summary, p.Detail)
+		}
+	}
 }
 
 // ModifyPlan fills what is known before apply (fqdn, nameservers, budget,

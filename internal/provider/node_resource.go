@@ -48,6 +48,10 @@ type nodeModel struct {
 	IPv4          types.String `tfsdk:"ipv4"`
 	IPv6          types.String `tfsdk:"ipv6"`
 	AgentURL      types.String `tfsdk:"agent_url"`
+	Fingerprint   types.String `tfsdk:"agent_tls_fingerprint"`
+	Token         types.String `tfsdk:"agent_token"`
+	ClientCertPEM types.String `tfsdk:"agent_client_cert_pem"`
+	ClientKeyPEM  types.String `tfsdk:"agent_client_key_pem"`
 	TTL           types.Int64  `tfsdk:"ttl"`
 	AdoptExisting types.Bool   `tfsdk:"adopt_existing"`
 	Nameserver    types.String `tfsdk:"nameserver"`
@@ -59,41 +63,41 @@ type nodeModel struct {
 // nodeTypes are the record types a node writes at its name.
 var nodeTypes = []string{"A", "AAAA"}
 
-var nodeObjectTypes = map[string]attr.Type{
-	"nameserver": types.StringType, "ipv4": types.StringType, "ipv6": types.StringType, "agent_url": types.StringType,
-}
-
 func (r *NodeResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
 	resp.TypeName = req.ProviderTypeName + "_node"
 }
 
 func (r *NodeResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	replace := []planmodifier.String{stringplanmodifier.RequiresReplace()}
+	attrs := map[string]schema.Attribute{
+		"id": schema.StringAttribute{Computed: true, MarkdownDescription: "`<zone>/<name>`, also the import id.",
+			PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
+		"zone": schema.StringAttribute{Required: true, PlanModifiers: replace,
+			MarkdownDescription: "The parent zone, e.g. `example.com`."},
+		"name": schema.StringAttribute{Required: true, PlanModifiers: replace,
+			MarkdownDescription: "Name relative to the zone, e.g. `lb1` for `lb1.example.com`."},
+		"ipv4": schema.StringAttribute{Optional: true, MarkdownDescription: "The node's public IPv4 address."},
+		"ipv6": schema.StringAttribute{Optional: true, MarkdownDescription: "The node's public IPv6 address."},
+		"agent_url": schema.StringAttribute{Required: true,
+			MarkdownDescription: "URL of the node's agent API, e.g. `https://198.51.100.10:8053`. Not stored in DNS."},
+		"ttl": schema.Int64Attribute{Optional: true, Computed: true, Default: int64default.StaticInt64(300),
+			MarkdownDescription: "TTL of the A/AAAA records, 60 to 86400 seconds. Default 300."},
+		"adopt_existing": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(false),
+			MarkdownDescription: "Take over existing A/AAAA records at the name instead of failing on them. Records of other types are never touched."},
+		"nameserver": schema.StringAttribute{Computed: true, MarkdownDescription: "Fully qualified nameserver name.",
+			PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
+		"node": schema.SingleNestedAttribute{Computed: true, Attributes: nodeAttributes(true),
+			MarkdownDescription: "The node for `pmgtm_hostname.nodes`: its nameserver, addresses, agent URL and agent credentials."},
+		"instance_id":  instanceIDAttribute(),
+		"owner_marker": ownerMarkerAttribute(),
+	}
+	for name, a := range credentialAttributes(false) {
+		attrs[name] = a
+	}
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "One load-balancer node: its nameserver name (`<name>.<zone>`) and A/AAAA records in the " +
 			"parent zone, owned by this resource alone. Hostnames delegate to nodes through the exported `node` object.",
-		Attributes: map[string]schema.Attribute{
-			"id": schema.StringAttribute{Computed: true, MarkdownDescription: "`<zone>/<name>`, also the import id.",
-				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
-			"zone": schema.StringAttribute{Required: true, PlanModifiers: replace,
-				MarkdownDescription: "The parent zone, e.g. `example.com`."},
-			"name": schema.StringAttribute{Required: true, PlanModifiers: replace,
-				MarkdownDescription: "Name relative to the zone, e.g. `lb1` for `lb1.example.com`."},
-			"ipv4": schema.StringAttribute{Optional: true, MarkdownDescription: "The node's public IPv4 address."},
-			"ipv6": schema.StringAttribute{Optional: true, MarkdownDescription: "The node's public IPv6 address."},
-			"agent_url": schema.StringAttribute{Required: true,
-				MarkdownDescription: "URL of the node's agent API, e.g. `https://198.51.100.10:8053`. Not stored in DNS."},
-			"ttl": schema.Int64Attribute{Optional: true, Computed: true, Default: int64default.StaticInt64(300),
-				MarkdownDescription: "TTL of the A/AAAA records, 60 to 86400 seconds. Default 300."},
-			"adopt_existing": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(false),
-				MarkdownDescription: "Take over existing A/AAAA records at the name instead of failing on them. Records of other types are never touched."},
-			"nameserver": schema.StringAttribute{Computed: true, MarkdownDescription: "Fully qualified nameserver name.",
-				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
-			"node": schema.ObjectAttribute{Computed: true, AttributeTypes: nodeObjectTypes,
-				MarkdownDescription: "The node for `pmgtm_hostname.nodes`: `{nameserver, ipv4, ipv6, agent_url}`."},
-			"instance_id":  instanceIDAttribute(),
-			"owner_marker": ownerMarkerAttribute(),
-		},
+		Attributes: attrs,
 	}
 }
 
@@ -115,6 +119,13 @@ func (r *NodeResource) ValidateConfig(ctx context.Context, req resource.Validate
 	if m.IPv4.IsNull() && m.IPv6.IsNull() {
 		resp.Diagnostics.AddAttributeError(path.Root("ipv4"), "Node without an address",
 			"Set ipv4, ipv6 or both: resolvers reach the node's agent at these addresses.")
+	}
+	a := m.access()
+	for _, p := range credentialProblems(a) {
+		resp.Diagnostics.AddAttributeError(path.Root(p.Attribute), p.Summary, p.Detail)
+	}
+	if p := plaintextProblem(a.URL); p != nil {
+		resp.Diagnostics.AddAttributeWarning(path.Root(p.Attribute), p.Summary, p.Detail)
 	}
 }
 
@@ -158,8 +169,13 @@ func (m *nodeModel) computed() {
 	m.ID = types.StringValue(strings.TrimSuffix(z, ".") + "/" + n)
 	m.Nameserver = types.StringValue(n + "." + z)
 	m.Node = types.ObjectValueMust(nodeObjectTypes, map[string]attr.Value{
-		"nameserver": m.Nameserver, "ipv4": m.IPv4, "ipv6": m.IPv6, "agent_url": m.AgentURL,
+		"nameserver": m.Nameserver, "ipv4": m.IPv4, "ipv6": m.IPv6, attrAgentURL: m.AgentURL,
+		attrAgentFingerprint: m.Fingerprint, attrAgentToken: m.Token, attrAgentClientCert: m.ClientCertPEM, attrAgentClientKey: m.ClientKeyPEM,
 	})
+}
+
+func (m nodeModel) access() agentAccess {
+	return nodeValue{AgentURL: m.AgentURL, Fingerprint: m.Fingerprint, Token: m.Token, ClientCertPEM: m.ClientCertPEM, ClientKeyPEM: m.ClientKeyPEM}.access()
 }
 
 func (r *NodeResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
@@ -317,7 +333,7 @@ func (r *NodeResource) moveZones(ctx context.Context, old, planned nodeModel, di
 		diags.AddError("Cannot read the parent zone", err.Error())
 		return false
 	}
-	from, to := r.clients.agent(old.AgentURL.ValueString()), r.clients.agent(planned.AgentURL.ValueString())
+	from, to := r.clients.agent(old.access()), r.clients.agent(planned.access())
 	addrs, err := nodeAddrs(nodeValue{IPv4: planned.IPv4, IPv6: planned.IPv6})
 	if err != nil {
 		diags.AddError("Cannot move the node", err.Error())
@@ -493,7 +509,7 @@ func (r *NodeResource) leaveDelegations(ctx context.Context, state nodeModel, di
 		return false
 	}
 	if len(left) > 0 && !state.AgentURL.IsNull() && state.AgentURL.ValueString() != "" {
-		agent := r.clients.agent(state.AgentURL.ValueString())
+		agent := r.clients.agent(state.access())
 		for _, name := range left {
 			fqdn, _ := zone.CanonicalName(name + "." + zoneName)
 			if err := agent.DeleteZone(ctx, fqdn); err != nil {

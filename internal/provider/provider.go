@@ -38,8 +38,8 @@ func New(version string) func() provider.Provider {
 // Clients is what resources receive from Configure.
 type Clients struct {
 	Parent     *parentzone.Manager
-	AgentToken string
-	AgentHTTP  *http.Client
+	AgentToken string // the default for nodes without their own
+	agents     agentTransports
 	planned    plannedNames
 }
 
@@ -198,7 +198,7 @@ func (p *PmgtmProvider) Configure(ctx context.Context, req provider.ConfigureReq
 		}
 		tlsConfig.Certificates = []tls.Certificate{pair}
 	}
-	clients.AgentHTTP = &http.Client{Timeout: timeout, Transport: &http.Transport{TLSClientConfig: tlsConfig}}
+	clients.agents = agentTransports{base: tlsConfig, timeout: func() *http.Client { return &http.Client{Timeout: timeout} }}
 	resp.ResourceData = clients
 	resp.DataSourceData = clients
 }

@@ -51,18 +51,24 @@ func (d *ZoneFileDataSource) Metadata(_ context.Context, req datasource.Metadata
 }
 
 func (d *ZoneFileDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
-	node := types.ObjectType{AttrTypes: nodeObjectTypes}
+	// The node objects pmgtm_node exports, or written out by hand (then
+	// the agent attributes may be left out: nothing is called).
+	nodeAttrs := map[string]schema.Attribute{}
+	for name := range nodeObjectTypes {
+		nodeAttrs[name] = schema.StringAttribute{Optional: true, Sensitive: name == attrAgentToken || name == attrAgentClientKey}
+	}
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "The zone one node serves for a hostname, as RFC 1035 master-file text and a CoreDNS " +
 			"Corefile, for nodes that run CoreDNS (or another authoritative server) instead of pmgtm-agent, or that are " +
 			"provisioned with cloud-init. It answers as the agent does: the node's own addresses at the hostname and " +
 			"every name beneath it. Computed offline; no API is called.",
 		Attributes: map[string]schema.Attribute{
-			"id":    schema.StringAttribute{Computed: true, MarkdownDescription: "`<fqdn>@<node nameserver>`."},
-			"zone":  schema.StringAttribute{Required: true, MarkdownDescription: "The parent zone, e.g. `example.com`."},
-			"name":  schema.StringAttribute{Required: true, MarkdownDescription: "The hostname relative to the zone, e.g. `api`."},
-			"node":  schema.ObjectAttribute{Required: true, AttributeTypes: nodeObjectTypes, MarkdownDescription: "The node this file is for: `pmgtm_node.<name>.node`."},
-			"nodes": schema.ListAttribute{Required: true, ElementType: node, MarkdownDescription: "Every node of the hostname (the NS set); must include `node`."},
+			"id":   schema.StringAttribute{Computed: true, MarkdownDescription: "`<fqdn>@<node nameserver>`."},
+			"zone": schema.StringAttribute{Required: true, MarkdownDescription: "The parent zone, e.g. `example.com`."},
+			"name": schema.StringAttribute{Required: true, MarkdownDescription: "The hostname relative to the zone, e.g. `api`."},
+			"node": schema.SingleNestedAttribute{Required: true, Attributes: nodeAttrs, MarkdownDescription: "The node this file is for: `pmgtm_node.<name>.node`."},
+			"nodes": schema.ListNestedAttribute{Required: true, NestedObject: schema.NestedAttributeObject{Attributes: nodeAttrs},
+				MarkdownDescription: "Every node of the hostname (the NS set); must include `node`."},
 			"answer_ttl": schema.Int64Attribute{Optional: true,
 				MarkdownDescription: "TTL of the A/AAAA answers, 1 to 86400 seconds. Default 30."},
 			"ns_ttl": schema.Int64Attribute{Optional: true,

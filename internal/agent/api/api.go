@@ -27,9 +27,9 @@ type Handler struct {
 	Log     *slog.Logger
 	Version string
 	Started time.Time
-	// Token returns the bearer token clients must present; "" disables
-	// authentication (allowed only when the API listens on loopback).
-	Token func() string
+	// Tokens returns the bearer tokens accepted (two during a rotation);
+	// none disables authentication (--insecure-no-token, loopback only).
+	Tokens func() []string
 	// Fencing reports self-fencing state; nil when not running.
 	Fencing interface{ Statuses() []fence.Status }
 	// RRL counts rate-limited answers; nil when rate limiting is off.
@@ -91,17 +91,23 @@ func remoteAddr(r *http.Request) netip.Addr {
 }
 
 func (h *Handler) authorized(r *http.Request) bool {
-	want := h.Token()
-	if want == "" {
+	tokens := h.Tokens()
+	if len(tokens) == 0 {
 		return true
 	}
 	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok {
 		return false
 	}
-	// Hashing first makes the comparison constant-time in the length too.
-	a, b := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(want))
-	return subtle.ConstantTimeCompare(a[:], b[:]) == 1
+	// Hashing first makes the comparison constant-time in the length too;
+	// every token is compared, so timing does not tell which one matched.
+	a := sha256.Sum256([]byte(got))
+	match := 0
+	for _, want := range tokens {
+		b := sha256.Sum256([]byte(want))
+		match |= subtle.ConstantTimeCompare(a[:], b[:])
+	}
+	return match == 1
 }
 
 func (h *Handler) putZone(w http.ResponseWriter, r *http.Request) {

@@ -27,7 +27,12 @@ func newTestServer(t *testing.T, token string) (*httptest.Server, *store.Store) 
 	}
 	t.Cleanup(func() { st.Close() })
 	h := New(Handler{Store: st, Log: slog.New(slog.DiscardHandler), Version: "test", Started: time.Now(),
-		Token: func() string { return token }})
+		Tokens: func() []string {
+			if token == "" {
+				return nil
+			}
+			return []string{token}
+		}})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return srv, st

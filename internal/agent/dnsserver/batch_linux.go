@@ -20,10 +20,11 @@ import (
 // when idle a call returns with whatever arrived.
 const batchSize = 32
 
-// Room for a query (EDNS clients send well under 1 KiB) and for an answer
-// before truncation (16 NS names of 255 octets fit).
+// Room for any UDP query (real ones are well under 1 KiB, but the other
+// paths answer up to the datagram limit and so must this one: 2 MiB per
+// socket) and for an answer before truncation (16 NS names of 255 octets).
 const (
-	batchReqSize  = 4096
+	batchReqSize  = 65535
 	batchRespSize = 8192
 )
 

@@ -13,23 +13,35 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pmgtm/terraform-provider-pmgtm/internal/agent/connlimit"
 	"github.com/pmgtm/terraform-provider-pmgtm/internal/agent/responder"
 	"github.com/pmgtm/terraform-provider-pmgtm/internal/agent/rrl"
 )
 
 // Server answers DNS over UDP and TCP.
 type Server struct {
-	Table          func() *responder.Table
-	Log            *slog.Logger
-	MaxTCPConns    int           // further connections are closed at once
-	TCPIdleTimeout time.Duration // RFC 7766 §6.2.3: a few seconds
-	UDPWorkers     int           // readers per UDP socket; 0 means GOMAXPROCS
+	Table func() *responder.Table
+	Log   *slog.Logger
+	// TCP connections (RFC 7766 §6.2.3): at most MaxTCPConns in all and
+	// MaxTCPPerPrefix per client prefix (the rate limiter's prefix
+	// lengths); when either is reached the oldest idle connection makes
+	// room. Each closes when idle for TCPIdleTimeout, after
+	// TCPMaxQueries queries or after TCPMaxLifetime.
+	MaxTCPConns     int
+	MaxTCPPerPrefix int
+	TCPIdleTimeout  time.Duration
+	TCPMaxQueries   int
+	TCPMaxLifetime  time.Duration
+	IPv4Prefix      int
+	IPv6Prefix      int
+	UDPWorkers      int // readers per UDP socket; 0 means GOMAXPROCS
 	// Limiter rate-limits UDP answers per client prefix; nil disables it.
 	// TCP is not limited: its clients cannot spoof their address.
 	Limiter *rrl.Limiter
 
 	mu     sync.Mutex
 	conns  map[net.Conn]struct{}
+	limit  *connlimit.Limiter
 	closed bool
 	wg     sync.WaitGroup
 }
@@ -120,6 +132,7 @@ func (s *Server) udpLoop(conn *net.UDPConn, wildcard bool) {
 
 // ServeTCP accepts connections on ln until it is closed.
 func (s *Server) ServeTCP(ln net.Listener) {
+	var warned time.Time
 	for {
 		c, err := ln.Accept()
 		if err != nil {
@@ -129,6 +142,10 @@ func (s *Server) ServeTCP(ln net.Listener) {
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
 				continue
+			}
+			if time.Since(warned) > time.Second { // at most once a second
+				s.Log.Warn("dns tcp accept failed", "error", err)
+				warned = time.Now()
 			}
 			time.Sleep(10 * time.Millisecond) // e.g. EMFILE: back off
 			continue
@@ -149,11 +166,15 @@ func (s *Server) ServeTCP(ln net.Listener) {
 func (s *Server) track(c net.Conn) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed || (s.MaxTCPConns > 0 && len(s.conns) >= s.MaxTCPConns) {
+	if s.closed {
 		return false
 	}
-	if s.conns == nil {
+	if s.limit == nil {
+		s.limit = &connlimit.Limiter{Max: s.MaxTCPConns, PerSource: s.MaxTCPPerPrefix, IPv4Prefix: s.IPv4Prefix, IPv6Prefix: s.IPv6Prefix}
 		s.conns = make(map[net.Conn]struct{})
+	}
+	if !s.limit.Admit(c) {
+		return false
 	}
 	s.conns[c] = struct{}{}
 	return true
@@ -162,6 +183,7 @@ func (s *Server) track(c net.Conn) bool {
 func (s *Server) untrack(c net.Conn) {
 	s.mu.Lock()
 	delete(s.conns, c)
+	s.limit.Release(c)
 	s.mu.Unlock()
 	c.Close()
 }
@@ -173,13 +195,26 @@ func (s *Server) serveConn(c net.Conn) {
 	if idle <= 0 {
 		idle = 10 * time.Second
 	}
+	maxQueries, lifetime := s.TCPMaxQueries, s.TCPMaxLifetime
+	if maxQueries <= 0 {
+		maxQueries = 1000
+	}
+	if lifetime <= 0 {
+		lifetime = 2 * time.Minute
+	}
+	end := time.Now().Add(lifetime)
 	req := make([]byte, 65535)
 	buf := make([]byte, 2, 2+responder.MaxTCPMessage)
-	for {
-		_ = c.SetReadDeadline(time.Now().Add(idle))
+	for range maxQueries {
+		deadline := time.Now().Add(idle)
+		if end.Before(deadline) {
+			deadline = end
+		}
+		_ = c.SetReadDeadline(deadline)
 		if _, err := io.ReadFull(c, req[:2]); err != nil {
 			return
 		}
+		s.limit.Busy(c)
 		n := int(binary.BigEndian.Uint16(req))
 		if _, err := io.ReadFull(c, req[:n]); err != nil {
 			return
@@ -199,6 +234,7 @@ func (s *Server) serveConn(c net.Conn) {
 		if _, err := c.Write(msg); err != nil {
 			return
 		}
+		s.limit.Idle(c)
 	}
 }
 

@@ -113,34 +113,80 @@ func TestTCPConnectionCap(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	_, tcpAddr := startServer(t, st)
+	if _, _, err := st.Put(testZone(t, "127.0.0.11")); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// As the agent's defaults, scaled down: 64 in all, 8 per address.
+	srv := &Server{Table: st.Table, Log: slog.New(slog.DiscardHandler), MaxTCPConns: 64, MaxTCPPerPrefix: 8, IPv4Prefix: 32,
+		TCPIdleTimeout: 5 * time.Second, TCPMaxQueries: 3}
+	done := make(chan struct{})
+	go func() { defer close(done); srv.ServeTCP(ln) }()
+	defer func() { ln.Close(); srv.CloseConns(); <-done }()
+	addr := ln.Addr().String()
+	dialFrom := func(src string) (net.Conn, error) {
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}, Timeout: time.Second}
+		return d.Dial("tcp", addr)
+	}
+	// 130 held connections that never send anything, from 13 addresses
+	// (more than the cap in all, and than each address may hold).
 	var held []net.Conn
-	for range 8 {
-		c, err := net.Dial("tcp", tcpAddr)
+	defer func() {
+		for _, c := range held {
+			c.Close()
+		}
+	}()
+	for i := range 130 {
+		c, err := dialFrom(fmt.Sprintf("127.0.1.%d", 1+i%13))
 		if err != nil {
 			t.Fatal(err)
 		}
 		held = append(held, c)
 	}
-	time.Sleep(50 * time.Millisecond) // let the server account for them
-	extra, err := net.Dial("tcp", tcpAddr)
+	time.Sleep(100 * time.Millisecond)
+	// A real client from another address is served every time.
+	for i := range 25 {
+		c, err := dialFrom("127.0.0.1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		tc := &dns.Conn{Conn: c}
+		_ = c.SetDeadline(time.Now().Add(2 * time.Second))
+		m := new(dns.Msg).SetQuestion("api.example.test.", dns.TypeA)
+		if err := tc.WriteMsg(m); err != nil {
+			t.Fatalf("query %d: %v", i, err)
+		}
+		if r, err := tc.ReadMsg(); err != nil || len(r.Answer) != 1 {
+			t.Fatalf("query %d over TCP beside held connections: %v %v", i, r, err)
+		}
+		c.Close()
+	}
+	if n := srv.limit.Len(); n > 64 {
+		t.Errorf("%d connections admitted, cap 64", n)
+	}
+	// A connection is closed after TCPMaxQueries queries.
+	c, err := dialFrom("127.0.0.1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	_ = extra.SetReadDeadline(time.Now().Add(2 * time.Second))
-	if _, err := extra.Read(make([]byte, 1)); err == nil {
-		t.Fatal("connection beyond the cap was served")
-	}
-	for _, c := range held {
-		c.Close()
-	}
-	// Idle connections are closed after the idle timeout (1s here).
-	c, _ := net.Dial("tcp", tcpAddr)
 	defer c.Close()
-	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	start := time.Now()
-	if _, err := c.Read(make([]byte, 1)); err == nil || time.Since(start) > 4*time.Second {
-		t.Fatalf("idle connection not closed by the server: %v after %s", err, time.Since(start))
+	tc := &dns.Conn{Conn: c}
+	_ = c.SetDeadline(time.Now().Add(2 * time.Second))
+	answered := 0
+	for range 5 {
+		if tc.WriteMsg(new(dns.Msg).SetQuestion("api.example.test.", dns.TypeA)) != nil {
+			break
+		}
+		if _, err := tc.ReadMsg(); err != nil {
+			break
+		}
+		answered++
+	}
+	if answered != 3 {
+		t.Errorf("%d queries answered on one connection, want the cap of 3", answered)
 	}
 }
 
@@ -173,5 +219,28 @@ func TestWildcardAnswersFromQueriedAddress(t *testing.T) {
 		if err != nil || len(r.Answer) != 1 {
 			t.Fatalf("bound to %s, asked 127.0.0.13: %v %v", bind, err, r)
 		}
+	}
+}
+
+// TestLargeUDPQuery: a query of 5,000 bytes (EDNS padding) is answered on
+// the batched path, as on the others.
+func TestLargeUDPQuery(t *testing.T) {
+	st, err := store.Open(t.TempDir(), slog.New(slog.DiscardHandler), time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, _, err := st.Put(testZone(t, "127.0.0.11")); err != nil {
+		t.Fatal(err)
+	}
+	udpAddr, _ := startServer(t, st)
+	m := new(dns.Msg).SetQuestion("api.example.test.", dns.TypeA)
+	m.SetEdns0(1232, false)
+	opt := m.IsEdns0()
+	opt.Option = append(opt.Option, &dns.EDNS0_PADDING{Padding: make([]byte, 5000)})
+	c := &dns.Client{Timeout: 2 * time.Second, UDPSize: 65535}
+	r, _, err := c.Exchange(m, udpAddr)
+	if err != nil || len(r.Answer) != 1 {
+		t.Fatalf("5,000-byte query: %v %v", r, err)
 	}
 }

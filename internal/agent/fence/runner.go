@@ -3,6 +3,7 @@ package fence
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -12,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/miekg/dns"
@@ -136,7 +138,12 @@ func (r *Runner) loop(ctx context.Context, name string) {
 			if ctx.Err() != nil {
 				return
 			}
-			if tracker.Observe(err == nil) {
+			if errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) {
+				// Out of descriptors is this agent's problem (perhaps a
+				// flood of connections), not the load balancer's: it
+				// says nothing about the check, so it does not count.
+				r.Log.Warn("health check not run: out of file descriptors", "zone", name, "error", err)
+			} else if tracker.Observe(err == nil) {
 				r.Log.Info("local health changed", "zone", name, "healthy", tracker.Healthy(), "check", hc.Type+" "+hc.Target, "last_error", errString(err))
 			}
 			in.LocalHealthy = tracker.Healthy()

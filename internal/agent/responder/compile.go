@@ -23,6 +23,7 @@ const (
 	typeOPT  = 41
 	typeTXT  = 16
 	typeAAAA = 28
+	typeTSIG = 250
 	typeIXFR = 251
 	typeAXFR = 252
 	typeANY  = 255

@@ -9,7 +9,9 @@ const (
 	RcodeServFail = 2
 	RcodeNotImp   = 4
 	RcodeRefused  = 5
+	RcodeNotAuth  = 9
 	RcodeBadVers  = 16 // extended: upper 8 bits travel in the OPT record
+	tsigBadKey    = 17
 )
 
 // Buckets for counting: query types and response codes a dashboard needs.
@@ -26,7 +28,7 @@ const (
 // QTypeNames and RCodeNames label the buckets in metrics.
 var (
 	QTypeNames = [NumQTypes]string{"A", "AAAA", "SOA", "NS", "ANY", "other"}
-	RCodeNames = [NumRCodes]string{"NOERROR", "FORMERR", "SERVFAIL", "NOTIMP", "REFUSED", "BADVERS", "dropped"}
+	RCodeNames = [NumRCodes]string{"NOERROR", "FORMERR", "SERVFAIL", "NOTIMP", "REFUSED", "BADVERS", "NOTAUTH", "dropped"}
 )
 
 // Response-code buckets.
@@ -37,6 +39,7 @@ const (
 	RCodeNotImp
 	RCodeRefused
 	RCodeBadVers
+	RCodeNotAuth // a TSIG-signed query: the agent knows no keys
 	RCodeDropped // no answer: a zone withdrawn in silent mode
 	NumRCodes
 )
@@ -122,6 +125,7 @@ type query struct {
 	ednsSize uint16
 	ednsVer  uint8
 	do       bool
+	tsig     []byte            // the query's TSIG record (owner to end), if any
 	lower    [maxNameWire]byte // lower-cased question name
 	labels   [128]uint8        // offsets of label starts within lower
 	nlabels  int
@@ -160,6 +164,17 @@ func Respond(t *Table, req, buf []byte, tcp bool) ([]byte, Outcome) {
 		// RFC 6891 §6.1.3: BADVERS, and our OPT says which version we speak.
 		out.RCode = RCodeBadVers
 		return appendOPT(resp, &q, RcodeBadVers), out
+	}
+
+	if q.tsig != nil {
+		// RFC 8945 §5.2.2: a key we do not know (we know none) gets
+		// NOTAUTH with TSIG error BADKEY, unsigned.
+		if r, ok := appendBadKey(resp, &q); ok {
+			out.RCode = RCodeNotAuth
+			return r, out
+		}
+		out.RCode = RCodeFormErr
+		return headerOnlyOPT(buf, req, RcodeFormErr, &q), out
 	}
 
 	var z *Zone
@@ -251,6 +266,54 @@ func Respond(t *Table, req, buf []byte, tcp bool) ([]byte, Outcome) {
 	binary.BigEndian.PutUint16(resp[start:], uint16(0xC000|(headerLen+apexOff)))
 	binary.BigEndian.PutUint16(resp[8:], 1)
 	return finish(resp, &q, tcp), out
+}
+
+// appendBadKey finishes resp as the BADKEY answer to q's TSIG: the key
+// name and algorithm echoed, no MAC. ok is false when the record cannot be
+// read (a compressed owner, a short RDATA).
+func appendBadKey(resp []byte, q *query) ([]byte, bool) {
+	t := q.tsig
+	owner := 0
+	for owner < len(t) && t[owner] != 0 {
+		if t[owner]&0xC0 != 0 {
+			return nil, false
+		}
+		owner += 1 + int(t[owner])
+	}
+	owner++
+	rdata := owner + 10
+	alg := rdata
+	for alg < len(t) && t[alg] != 0 {
+		if t[alg]&0xC0 != 0 {
+			return nil, false
+		}
+		alg += 1 + int(t[alg])
+	}
+	alg++
+	if alg+10 > len(t) {
+		return nil, false
+	}
+	macSize := int(binary.BigEndian.Uint16(t[alg+8:]))
+	if alg+10+macSize+2 > len(t) {
+		return nil, false
+	}
+	origID := t[alg+10+macSize : alg+12+macSize]
+	resp[3] = resp[3]&0xF0 | RcodeNotAuth
+	if q.edns {
+		resp = appendOPT(resp, q, RcodeNotAuth)
+	}
+	resp = append(resp, t[:owner]...)
+	resp = binary.BigEndian.AppendUint16(resp, typeTSIG)
+	resp = binary.BigEndian.AppendUint16(resp, 255) // class ANY
+	resp = binary.BigEndian.AppendUint32(resp, 0)
+	newRdata := append(append([]byte(nil), t[rdata:alg+8]...), 0, 0) // algorithm, time, fudge, MAC size 0
+	newRdata = append(newRdata, origID...)
+	newRdata = binary.BigEndian.AppendUint16(newRdata, tsigBadKey)
+	newRdata = binary.BigEndian.AppendUint16(newRdata, 0) // other len
+	resp = binary.BigEndian.AppendUint16(resp, uint16(len(newRdata)))
+	resp = append(resp, newRdata...)
+	binary.BigEndian.PutUint16(resp[10:], binary.BigEndian.Uint16(resp[10:])+1)
+	return resp, true
 }
 
 // finish appends the OPT record when the query had one and truncates the
@@ -427,6 +490,12 @@ func parseAdditional(req []byte, q *query, count uint16) bool {
 			q.ednsSize = binary.BigEndian.Uint16(req[off+2:])
 			q.ednsVer = req[off+5]
 			q.do = req[off+6]&0x80 != 0
+		}
+		if rrtype == typeTSIG {
+			if count != 1 {
+				return false // RFC 8945 §5.1: TSIG is the last record
+			}
+			q.tsig = req[nameStart : off+10+rdlen]
 		}
 		off += 10 + rdlen
 	}

@@ -3,6 +3,7 @@ package responder
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/miekg/dns"
 
@@ -314,5 +315,34 @@ func TestCountersSurviveRecompile(t *testing.T) {
 	tab.Count(out)
 	if got := tab.Unmatched[QTypeOther][RCodeFormErr].Load(); got != 1 {
 		t.Fatalf("FORMERR count %d, want 1", got)
+	}
+}
+
+// TestRespondTSIGBadKey: a TSIG-signed query (the agent knows no keys)
+// gets NOTAUTH with an unsigned TSIG whose error is BADKEY (RFC 8945
+// §5.2.2), the OPT kept; never an unsigned NOERROR answer.
+func TestRespondTSIGBadKey(t *testing.T) {
+	q := question("www.api.example.com.", dns.TypeA)
+	q.SetEdns0(1232, false)
+	q.SetTsig("transfer-key.", dns.HmacSHA256, 300, time.Now().Unix())
+	wire, _, err := dns.TsigGenerate(q, "c2VjcmV0LXNlY3JldC1zZWNyZXQ=", "", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, out := Respond(testTable(t), wire, make([]byte, 0, MaxTCPMessage), false)
+	m := new(dns.Msg)
+	if err := m.Unpack(resp); err != nil {
+		t.Fatalf("unpack: %v", err)
+	}
+	if m.Rcode != dns.RcodeNotAuth || out.RCode != RCodeNotAuth || len(m.Answer) != 0 || m.Authoritative {
+		t.Fatalf("rcode %s, %d answers, outcome %+v", dns.RcodeToString[m.Rcode], len(m.Answer), out)
+	}
+	if m.IsEdns0() == nil {
+		t.Error("OPT missing")
+	}
+	tsig, ok := m.Extra[len(m.Extra)-1].(*dns.TSIG)
+	if !ok || tsig.Error != dns.RcodeBadKey || tsig.MACSize != 0 || tsig.Hdr.Name != "transfer-key." || tsig.OrigId != q.Id ||
+		tsig.Algorithm != dns.HmacSHA256 {
+		t.Fatalf("TSIG %v", m.Extra[len(m.Extra)-1])
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"syscall"
@@ -124,6 +125,8 @@ func Start(t testing.TB, o Options) *Agent {
 			t.Fatal(err)
 		}
 		args = append(args, "--token-file", tf)
+	} else if !slices.Contains(o.Args, "--token-file") {
+		args = append(args, "--insecure-no-token")
 	}
 	args = append(args, o.Args...)
 	a.cmd = exec.Command(Binary(t), args...)
