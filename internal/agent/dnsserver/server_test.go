@@ -34,7 +34,8 @@ func startServer(t *testing.T, st *store.Store) (udpAddr, tcpAddr string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &Server{Table: st.Table, Log: slog.New(slog.DiscardHandler), MaxTCPConns: 8, TCPIdleTimeout: time.Second}
+	// One TCP connection carries every query of a test: no query cap.
+	srv := &Server{Table: st.Table, Log: slog.New(slog.DiscardHandler), MaxTCPConns: 8, TCPIdleTimeout: time.Second, TCPMaxQueries: 1 << 30}
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); srv.ServeUDP(pc.(*net.UDPConn)) }()

@@ -238,6 +238,18 @@ func (s *Store) Reload() error {
 		}
 		zones = append(zones, s.compile(z, counters))
 	}
+	// A zone gone from disk takes its fencing state along: were it added
+	// again later, it must not come back withdrawn by a state that no
+	// fencing loop owns any more.
+	kept := map[string]bool{}
+	for _, z := range zones {
+		kept[z.Model.Name] = true
+	}
+	for name := range s.fences {
+		if !kept[name] {
+			delete(s.fences, name)
+		}
+	}
 	s.table.Store(responder.NewTable(zones, s.unmatched))
 	s.problems.Store(&problems)
 	s.log.Info("zones loaded", "zones", len(zones), "problems", len(problems))
