@@ -58,6 +58,10 @@ func Retryable(err error) bool {
 	if Refused(err) {
 		return false
 	}
+	var judged interface{ Retryable() bool }
+	if errors.As(err, &judged) {
+		return judged.Retryable()
+	}
 	var apiErr smithy.APIError
 	if errors.As(err, &apiErr) {
 		switch apiErr.ErrorCode() {

@@ -12,14 +12,14 @@ import (
 // Opt-in tests against the real services. They create and remove one
 // uniquely named record set in a zone you name, and touch nothing else.
 //
-//	PMGTM_LIVE_CLOUDFLARE_ZONE=example.com CLOUDFLARE_API_TOKEN=... go test -run Live ./internal/parentzone
+//	PMGTM_LIVE_CLOUDFLARE_ZONE=example.com CLOUDFLARE_API_TOKEN=... [CLOUDFLARE_ZONE_ID=...] go test -run Live ./internal/parentzone
 //	PMGTM_LIVE_ROUTE53_ZONE=example.com AWS_PROFILE=... go test -run Live ./internal/parentzone
 func TestLiveCloudflare(t *testing.T) {
 	zone, token := os.Getenv("PMGTM_LIVE_CLOUDFLARE_ZONE"), os.Getenv("CLOUDFLARE_API_TOKEN")
 	if zone == "" || token == "" {
-		t.Skip("set PMGTM_LIVE_CLOUDFLARE_ZONE and CLOUDFLARE_API_TOKEN (Zone.DNS:Edit) to run against the real Cloudflare API")
+		t.Skip("set PMGTM_LIVE_CLOUDFLARE_ZONE and CLOUDFLARE_API_TOKEN (Zone.DNS:Edit; with CLOUDFLARE_ZONE_ID nothing more) to run against the real Cloudflare API")
 	}
-	p, err := NewCloudflare(CloudflareConfig{APIToken: token})
+	p, err := NewCloudflare(CloudflareConfig{APIToken: token, ZoneID: os.Getenv("CLOUDFLARE_ZONE_ID")})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -86,22 +86,27 @@ func (m *rfc2136Model) backend() (parentzone.Backend, error) {
 
 type cloudflareModel struct {
 	APIToken types.String `tfsdk:"api_token"`
+	ZoneID   types.String `tfsdk:"zone_id"`
 	BaseURL  types.String `tfsdk:"base_url"`
 }
 
 var cloudflareBlock = schema.SingleNestedBlock{
 	MarkdownDescription: "Parent zone on Cloudflare.",
 	Attributes: map[string]schema.Attribute{
-		"api_token": str("API token with Zone.DNS:Edit. Env `CLOUDFLARE_API_TOKEN`.", true),
-		"base_url":  str("Scheme and host of the API, for an API gateway or an emulator. Default `https://api.cloudflare.com`. Env `CLOUDFLARE_BASE_URL`.", false),
+		"api_token": str("API token with Zone.DNS:Edit on the zone (and Zone:Read, unless `zone_id` is set). Env `CLOUDFLARE_API_TOKEN`.", true),
+		"zone_id": str("The parent zone's id (32 hex digits, on the zone's overview page). With it the zone is not looked up by name, "+
+			"so a token limited to Zone.DNS:Edit on that one zone is enough. Env `CLOUDFLARE_ZONE_ID`.", false),
+		"base_url": str("Scheme and host of the API, for an API gateway or an emulator. Default `https://api.cloudflare.com`. Env `CLOUDFLARE_BASE_URL`.", false),
 	},
 }
 
-func (m *cloudflareModel) values() []types.String { return []types.String{m.APIToken, m.BaseURL} }
+func (m *cloudflareModel) values() []types.String {
+	return []types.String{m.APIToken, m.ZoneID, m.BaseURL}
+}
 
 func (m *cloudflareModel) backend() (parentzone.Backend, error) {
 	return parentzone.NewCloudflare(parentzone.CloudflareConfig{APIToken: valueOr(m.APIToken, "CLOUDFLARE_API_TOKEN"),
-		BaseURL: valueOr(m.BaseURL, "CLOUDFLARE_BASE_URL")})
+		ZoneID: valueOr(m.ZoneID, "CLOUDFLARE_ZONE_ID"), BaseURL: valueOr(m.BaseURL, "CLOUDFLARE_BASE_URL")})
 }
 
 type route53Model struct {

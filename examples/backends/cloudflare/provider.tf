@@ -1,8 +1,10 @@
-# Parent zone on Cloudflare. The token needs Zone.DNS:Edit on the zone;
+# Parent zone on Cloudflare. With zone_id, a token with Zone.DNS:Edit on that
+# zone alone is enough (without it, Zone:Read too);
 # leave api_token out to read CLOUDFLARE_API_TOKEN.
 provider "pmgtm" {
   cloudflare {
     api_token = var.cloudflare_api_token
+    zone_id   = var.cloudflare_zone_id
   }
   agent {
     token       = var.agent_token
@@ -13,6 +15,11 @@ provider "pmgtm" {
 variable "cloudflare_api_token" {
   type      = string
   sensitive = true
+}
+
+variable "cloudflare_zone_id" {
+  description = "The zone's id, from its overview page in the dashboard."
+  type        = string
 }
 
 variable "agent_token" {

@@ -3,6 +3,7 @@
 package dnsserver
 
 import (
+	"encoding/binary"
 	"errors"
 	"net"
 	"net/netip"
@@ -20,11 +21,11 @@ import (
 // when idle a call returns with whatever arrived.
 const batchSize = 32
 
-// Room for any UDP query (real ones are well under 1 KiB, but the other
-// paths answer up to the datagram limit and so must this one: 2 MiB per
-// socket) and for an answer before truncation (16 NS names of 255 octets).
+// Room for a query (real ones are well under 1 KiB; larger ones get a
+// truncated answer, see below) and for an answer before truncation (16 NS
+// names of 255 octets fit).
 const (
-	batchReqSize  = 65535
+	batchReqSize  = 4096
 	batchRespSize = 8192
 )
 
@@ -79,10 +80,20 @@ func (s *Server) udpBatchLoop(conn *net.UDPConn) {
 		n := 0
 		for i := 0; i < b.received; i++ {
 			m := &b.recv[i]
-			if m.hdr.Flags&unix.MSG_TRUNC != 0 {
-				continue // larger than any query we answer
+			req := b.reqs[i][:m.len]
+			tooLarge := m.hdr.Flags&unix.MSG_TRUNC != 0
+			if tooLarge {
+				// Larger than the buffer (no real query is, but the other
+				// paths answer it): answer its header and question,
+				// truncated, so the client asks again over TCP. Buffers of
+				// 64 KiB per slot would cost megabytes per socket instead.
+				binary.BigEndian.PutUint32(req[4:], 1<<16) // QDCOUNT=1, ANCOUNT=0
+				binary.BigEndian.PutUint32(req[8:], 0)     // NSCOUNT=0, ARCOUNT=0
 			}
-			resp, out := responder.Respond(tab, b.reqs[i][:m.len], b.resps[i], false)
+			resp, out := responder.Respond(tab, req, b.resps[i], false)
+			if tooLarge && resp != nil {
+				resp = responder.Truncate(resp)
+			}
 			if resp == nil {
 				if out.Dropped {
 					tab.Count(out)

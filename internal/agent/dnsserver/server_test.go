@@ -223,8 +223,9 @@ func TestWildcardAnswersFromQueriedAddress(t *testing.T) {
 	}
 }
 
-// TestLargeUDPQuery: a query of 5,000 bytes (EDNS padding) is answered on
-// the batched path, as on the others.
+// TestLargeUDPQuery: a query of 5,000 bytes (EDNS padding) is not dropped
+// on the batched path: it gets its question back, truncated, and the
+// client's retry over TCP is answered.
 func TestLargeUDPQuery(t *testing.T) {
 	st, err := store.Open(t.TempDir(), slog.New(slog.DiscardHandler), time.Now)
 	if err != nil {
@@ -241,7 +242,14 @@ func TestLargeUDPQuery(t *testing.T) {
 	opt.Option = append(opt.Option, &dns.EDNS0_PADDING{Padding: make([]byte, 5000)})
 	c := &dns.Client{Timeout: 2 * time.Second, UDPSize: 65535}
 	r, _, err := c.Exchange(m, udpAddr)
-	if err != nil || len(r.Answer) != 1 {
-		t.Fatalf("5,000-byte query: %v %v", r, err)
+	if err != nil || r.Id != m.Id || len(r.Question) != 1 || r.Question[0].Name != "api.example.test." || (!r.Truncated && len(r.Answer) != 1) {
+		t.Fatalf("5,000-byte query over UDP: %v %v", r, err)
+	}
+	if r.Truncated {
+		_, tcpAddr := startServer(t, st)
+		r, _, err = (&dns.Client{Net: "tcp", Timeout: 2 * time.Second}).Exchange(m, tcpAddr)
+		if err != nil || len(r.Answer) != 1 {
+			t.Fatalf("the retry over TCP: %v %v", r, err)
+		}
 	}
 }

@@ -24,7 +24,7 @@ import (
 
 // Zones is what the runner needs of the store.
 type Zones interface {
-	List() []zone.Zone
+	Fenced() []string // names of the zones with a health check or drain
 	Get(name string) (zone.Zone, bool)
 	SetFence(name string, f responder.Fence) bool
 }
@@ -78,10 +78,8 @@ func (r *Runner) Run(ctx context.Context) {
 	defer tick.Stop()
 	for {
 		fenced := map[string]bool{}
-		for _, z := range r.Zones.List() {
-			if z.Fenced() {
-				fenced[z.Name] = true
-			}
+		for _, name := range r.Zones.Fenced() {
+			fenced[name] = true
 		}
 		r.mu.Lock()
 		for name, cancel := range r.loops {

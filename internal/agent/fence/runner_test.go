@@ -30,7 +30,14 @@ type node struct {
 	withdrawals atomic.Int32
 }
 
-func (n *node) List() []zone.Zone { n.mu.Lock(); defer n.mu.Unlock(); return []zone.Zone{n.z} }
+func (n *node) Fenced() []string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if !n.z.Fenced() {
+		return nil
+	}
+	return []string{n.z.Name}
+}
 func (n *node) Get(name string) (zone.Zone, bool) {
 	n.mu.Lock()
 	defer n.mu.Unlock()

@@ -129,9 +129,9 @@ type query struct {
 	// tsigEnd is 0 when there is none. Offsets, not a slice: a pointer
 	// in query would cost every query its zeroing with write barriers.
 	tsigAt, tsigEnd int
-	lower    [maxNameWire]byte // lower-cased question name
-	labels   [128]uint8        // offsets of label starts within lower
-	nlabels  int
+	lower           [maxNameWire]byte // lower-cased question name
+	labels          [128]uint8        // offsets of label starts within lower
+	nlabels         int
 }
 
 // Respond writes the answer to req into buf (reusing its storage) and

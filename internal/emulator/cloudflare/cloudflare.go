@@ -1,10 +1,14 @@
-// Package cloudflare emulates the part of the Cloudflare API v4 that
-// libdns/cloudflare uses, following the documented shapes: the response
-// envelope, zones by name, dns_records with page/per_page pagination and
-// filters, create/patch/delete, error codes (81057 record already exists,
-// 81053 CNAME conflicts, 89018 records beneath a delegation, 10000
-// authentication) and 429 with Retry-After. Tests reach it through
-// libdns/cloudflare's HTTPClient field (see Client).
+// Package cloudflare emulates the part of the Cloudflare API v4 that pmgtm
+// uses, following the documented shapes: the response envelope, zones by
+// name, dns_records with page/per_page pagination and filters,
+// create/patch/delete and the batch endpoint (deletes, patches, puts, posts
+// in one transaction), error codes (81058 an identical record exists, 81054
+// CNAME conflicts, 81056 NS conflicts, 81044 no such record, 10000
+// authentication, 9109 not authorized), tokens scoped to zones and
+// permissions (Zone:Read to look zones up), the documented rate limit
+// (1,200 requests per 5 minutes per token, then a block, answered 429 with
+// Retry-After) when switched on, and edge error pages (HTML 5xx). Tests
+// reach it through an HTTP client (see Client).
 package cloudflare
 
 import (
@@ -13,6 +17,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -24,9 +29,11 @@ import (
 
 // Record is a dns_record as the API returns it.
 type Record struct {
-	ID         string `json:"id"`
-	ZoneID     string `json:"zone_id"`
-	ZoneName   string `json:"zone_name"`
+	ID string `json:"id"`
+	// The zone is not part of a record's answer any more (Cloudflare
+	// dropped zone_id and zone_name from dns_records); kept here only.
+	ZoneID     string `json:"-"`
+	ZoneName   string `json:"-"`
 	Name       string `json:"name"`
 	Type       string `json:"type"`
 	Content    string `json:"content"`
@@ -38,6 +45,45 @@ type Record struct {
 	ModifiedOn string `json:"modified_on"`
 }
 
+// Scope is what a token may do: Zone:Read (look zones up by name) and
+// Zone.DNS:Edit on the zones named (by id; none: every zone).
+type Scope struct {
+	ZoneRead bool
+	Zones    []string
+}
+
+// RateLimit is Cloudflare's global API limit: Requests per Window per
+// token; once over, every request is answered 429 for Block.
+type RateLimit struct {
+	Requests      int
+	Window, Block time.Duration
+}
+
+type window struct {
+	start        time.Time
+	n            int
+	blockedUntil time.Time
+}
+
+// Throttled counts requests answered 429 by the rate limit.
+func (e *Emulator) Throttled() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.throttled
+}
+
+// ZoneID returns the id of a zone by name ("" when absent).
+func (e *Emulator) ZoneID(name string) string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, z := range e.zones {
+		if z.Name == strings.TrimSuffix(name, ".") {
+			return z.ID
+		}
+	}
+	return ""
+}
+
 type zone struct {
 	ID   string `json:"id"`
 	Name string `json:"name"`
@@ -46,14 +92,23 @@ type zone struct {
 // Emulator is an in-process Cloudflare API on loopback.
 type Emulator struct {
 	faults.Injector
-	Token   string
-	MaxPage int // largest per_page honoured (documented 5000000; small values exercise paging)
+	Token   string // a token with every permission on every zone
+	MaxPage int    // largest per_page honoured (documented 5000000; small values exercise paging)
+	// Scoped are further tokens, each limited as a Cloudflare API token is.
+	Scoped map[string]Scope
+	// Limit, when Requests > 0, is the rate limit per token.
+	Limit RateLimit
+	// HTMLErrors answers injected faults with 5xx status as the edge does:
+	// an HTML page, not the JSON envelope.
+	HTMLErrors bool
 
-	srv    *httptest.Server
-	mu     sync.Mutex
-	zones  []zone
-	recs   map[string][]*Record // zone id -> records
-	nextID int
+	srv       *httptest.Server
+	rate      map[string]*window
+	mu        sync.Mutex
+	zones     []zone
+	recs      map[string][]*Record // zone id -> records
+	nextID    int
+	throttled int
 }
 
 // New starts an emulator holding the given zones, accepting token.
@@ -180,7 +235,9 @@ func (e *Emulator) serve(w http.ResponseWriter, r *http.Request) {
 	route := "/" + parts[0]
 	if len(parts) >= 3 {
 		route = "/zones/:id/dns_records"
-		if len(parts) == 4 {
+		if len(parts) == 4 && parts[3] == "batch" {
+			route += "/batch"
+		} else if len(parts) == 4 {
 			route += "/:rid"
 		}
 	}
@@ -188,19 +245,51 @@ func (e *Emulator) serve(w http.ResponseWriter, r *http.Request) {
 		if f.RetryAfter > 0 {
 			w.Header().Set("Retry-After", strconv.Itoa(int(f.RetryAfter/time.Second)))
 		}
+		if e.HTMLErrors && f.Status >= 500 {
+			// The edge answers for an origin it cannot reach: a page.
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(f.Status)
+			fmt.Fprintf(w, "<html><head><title>%d %s</title></head><body><center><h1>%d %s</h1></center><hr><center>cloudflare</center></body></html>\n", //nolint:gosec // a fixed page of status texts, no input
+				f.Status, http.StatusText(f.Status), f.Status, http.StatusText(f.Status))
+			return
+		}
 		code, _ := strconv.Atoi(f.Code)
 		reply(w, f.Status, nil, nil, apiError{Code: code, Message: http.StatusText(f.Status)})
 		return
 	}
-	if r.Header.Get("Authorization") != "Bearer "+e.Token {
+	token := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+	scope, ok := e.Scoped[token]
+	if token == e.Token {
+		scope, ok = Scope{ZoneRead: true}, true
+	}
+	if !ok {
 		reply(w, http.StatusForbidden, nil, nil, apiError{Code: 10000, Message: "Authentication error"})
 		return
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if wait := e.limited(token); wait > 0 {
+		e.throttled++
+		w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
+		reply(w, http.StatusTooManyRequests, nil, nil, apiError{Code: 971, Message: "Please wait and consider throttling your request speed"})
+		return
+	}
+	denied := func() {
+		reply(w, http.StatusForbidden, nil, nil, apiError{Code: 9109, Message: "Unauthorized to access requested resource"})
+	}
+	if len(parts) >= 2 && len(scope.Zones) > 0 && !slices.Contains(scope.Zones, parts[1]) {
+		denied()
+		return
+	}
 	switch {
 	case len(parts) == 1 && parts[0] == "zones" && r.Method == http.MethodGet:
+		if !scope.ZoneRead {
+			denied()
+			return
+		}
 		e.listZones(w, r)
+	case len(parts) == 4 && parts[2] == "dns_records" && parts[3] == "batch" && r.Method == http.MethodPost:
+		e.batch(w, r, parts[1])
 	case len(parts) == 3 && parts[2] == "dns_records" && r.Method == http.MethodGet:
 		e.listRecords(w, r, parts[1])
 	case len(parts) == 3 && parts[2] == "dns_records" && r.Method == http.MethodPost:
@@ -210,6 +299,35 @@ func (e *Emulator) serve(w http.ResponseWriter, r *http.Request) {
 	default:
 		reply(w, http.StatusNotFound, nil, nil, apiError{Code: 7003, Message: "Could not route to " + path + ", perhaps your object identifier is invalid?"})
 	}
+}
+
+// limited counts a request of token against the rate limit and returns how
+// long the token is still blocked (0: go ahead). Callers hold mu.
+func (e *Emulator) limited(token string) time.Duration {
+	if e.Limit.Requests <= 0 {
+		return 0
+	}
+	if e.rate == nil {
+		e.rate = map[string]*window{}
+	}
+	now := time.Now()
+	w := e.rate[token]
+	if w == nil || now.Sub(w.start) >= e.Limit.Window {
+		if w != nil && now.Before(w.blockedUntil) {
+			return w.blockedUntil.Sub(now)
+		}
+		w = &window{start: now}
+		e.rate[token] = w
+	}
+	if now.Before(w.blockedUntil) {
+		return w.blockedUntil.Sub(now)
+	}
+	w.n++
+	if w.n > e.Limit.Requests {
+		w.blockedUntil = now.Add(e.Limit.Block)
+		return e.Limit.Block
+	}
+	return 0
 }
 
 func (e *Emulator) listZones(w http.ResponseWriter, r *http.Request) {
@@ -325,14 +443,14 @@ func (e *Emulator) validate(z zone, b recordBody, selfID string) (Record, *apiEr
 			continue
 		}
 		switch {
-		case o.Name == name && o.Type == rec.Type && o.Content == rec.Content:
-			return Record{}, &apiError{Code: 81057, Message: "Record already exists."}
+		case o.Name == name && o.Type == rec.Type && sameContent(o.Type, o.Content, rec.Content):
+			return Record{}, &apiError{Code: 81058, Message: "An identical record already exists."}
 		case o.Name == name && (o.Type == "CNAME") != (rec.Type == "CNAME"):
-			return Record{}, &apiError{Code: 81053, Message: "An A, AAAA, or CNAME record with that host already exists."}
+			return Record{}, &apiError{Code: 81054, Message: "A CNAME record with that host already exists."}
 		case name != z.Name && rec.Type != "NS" && rec.Type != "DS" && o.Type == "NS" && (o.Name == name || strings.HasSuffix(name, "."+o.Name)) && o.Name != z.Name:
-			return Record{}, &apiError{Code: 89018, Message: fmt.Sprintf("Cannot create a %s record at %s: it is at or beneath the delegated subdomain %s.", rec.Type, name, o.Name)}
+			return Record{}, &apiError{Code: 81056, Message: fmt.Sprintf("NS records with that host already exist: %s is at or beneath the delegated %s.", name, o.Name)}
 		case rec.Type == "NS" && o.Type != "NS" && o.Type != "DS" && (o.Name == name || strings.HasSuffix(o.Name, "."+name)):
-			return Record{}, &apiError{Code: 89018, Message: fmt.Sprintf("Cannot delegate %s: a %s record exists at or beneath it (%s).", name, o.Type, o.Name)}
+			return Record{}, &apiError{Code: 81056, Message: fmt.Sprintf("A record with that host already exists: cannot delegate %s, a %s record is at or beneath it (%s).", name, o.Type, o.Name)}
 		}
 	}
 	return rec, nil
@@ -378,6 +496,65 @@ func (e *Emulator) changeRecord(w http.ResponseWriter, r *http.Request, zoneID, 
 	default:
 		reply(w, http.StatusMethodNotAllowed, nil, nil, apiError{Code: 10000, Message: "Method not allowed"})
 	}
+}
+
+// sameContent compares record contents as the API does: TXT quoted or
+// not is the same text.
+func sameContent(rtype, a, b string) bool {
+	if rtype == "TXT" {
+		return strings.Trim(a, `"`) == strings.Trim(b, `"`)
+	}
+	return a == b
+}
+
+// batch runs deletes, then posts, in one transaction: when any fails,
+// nothing is changed (the documented order is deletes, patches, puts,
+// posts; pmgtm sends only deletes and posts).
+func (e *Emulator) batch(w http.ResponseWriter, r *http.Request, zoneID string) {
+	z, ok := e.zoneByID(w, zoneID)
+	if !ok {
+		return
+	}
+	var b struct {
+		Deletes []struct {
+			ID string `json:"id"`
+		} `json:"deletes"`
+		Posts []recordBody `json:"posts"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&b); err != nil {
+		reply(w, http.StatusBadRequest, nil, nil, apiError{Code: 9207, Message: "Request body is invalid."})
+		return
+	}
+	saved := append([]*Record(nil), e.recs[z.ID]...)
+	savedID := e.nextID
+	fail := func(status int, err apiError) {
+		e.recs[z.ID], e.nextID = saved, savedID
+		reply(w, status, nil, nil, err)
+	}
+	var deleted, posted []Record
+	for _, d := range b.Deletes {
+		list := e.recs[z.ID]
+		idx := slices.IndexFunc(list, func(rec *Record) bool { return rec.ID == d.ID })
+		if idx < 0 {
+			fail(http.StatusNotFound, apiError{Code: 81044, Message: "Record does not exist."})
+			return
+		}
+		deleted = append(deleted, *list[idx])
+		e.recs[z.ID] = append(list[:idx:idx], list[idx+1:]...)
+	}
+	for _, p := range b.Posts {
+		rec, apiErr := e.validate(z, p, "")
+		if apiErr != nil {
+			fail(http.StatusBadRequest, *apiErr)
+			return
+		}
+		e.nextID++
+		now := time.Now().UTC().Format(time.RFC3339Nano)
+		rec.ID, rec.ZoneID, rec.ZoneName, rec.CreatedOn, rec.ModifiedOn = fmt.Sprintf("%032x", e.nextID), z.ID, z.Name, now, now
+		e.recs[z.ID] = append(e.recs[z.ID], &rec)
+		posted = append(posted, rec)
+	}
+	reply(w, http.StatusOK, map[string][]Record{"deletes": deleted, "posts": posted}, nil)
 }
 
 func atoiDefault(s string, def int) int {

@@ -1,0 +1,140 @@
+package parentzone
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/libdns/libdns"
+
+	"github.com/pmgtm/terraform-provider-pmgtm/internal/emulator/cloudflare"
+	"github.com/pmgtm/terraform-provider-pmgtm/internal/emulator/faults"
+)
+
+func cloudflareBackendFor(t *testing.T, cf *cloudflare.Emulator, token, zoneID string) Backend {
+	t.Helper()
+	p, err := NewCloudflare(CloudflareConfig{APIToken: token, ZoneID: zoneID, HTTPClient: cf.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+var ns1 = []RRSet{{Type: "NS", TTL: 300, Values: []string{"lb1.example.test.", "lb2.example.test."}}}
+
+// TestCloudflareLeastPrivilege: a token with Zone.DNS:Edit on one zone and
+// nothing else (what the docs ask for) works when zone_id is set; without
+// zone_id the zone lookup needs Zone:Read, and the error says so.
+func TestCloudflareLeastPrivilege(t *testing.T) {
+	cf := cloudflare.New("full-token", testZone, "other.test")
+	defer cf.Close()
+	id := cf.ZoneID(testZone)
+	cf.Scoped = map[string]cloudflare.Scope{"dns-edit-only": {Zones: []string{id}}}
+	ctx := context.Background()
+
+	m := newManager(t, cloudflareBackendFor(t, cf, "dns-edit-only", id), "default")
+	if err := m.Ensure(ctx, testZone, "api", ns1, EnsureOptions{}); err != nil {
+		t.Fatalf("scoped token with zone_id: %v", err)
+	}
+	if err := m.Release(ctx, testZone, "api", EnsureOptions{Wrote: ns1}); err != nil {
+		t.Fatalf("release: %v", err)
+	}
+	if n := cf.Count("GET /zones"); n != 0 {
+		t.Errorf("%d zone lookups with zone_id set", n)
+	}
+
+	_, err := newManager(t, cloudflareBackendFor(t, cf, "dns-edit-only", ""), "default").Lookup(ctx, testZone, "api")
+	if err == nil || !strings.Contains(err.Error(), "Zone:Read") || !strings.Contains(err.Error(), "zone_id") {
+		t.Errorf("lookup without Zone:Read: %v", err)
+	}
+	// The token cannot reach another zone, even with its id.
+	_, err = newManager(t, cloudflareBackendFor(t, cf, "dns-edit-only", cf.ZoneID("other.test")), "default").Lookup(ctx, "other.test", "api")
+	if err == nil || !strings.Contains(err.Error(), "9109") {
+		t.Errorf("another zone: %v", err)
+	}
+	if _, err := NewCloudflare(CloudflareConfig{APIToken: "t", ZoneID: "example.test"}); err == nil || !strings.Contains(err.Error(), "32 hex digits") {
+		t.Errorf("a zone name as zone_id: %v", err)
+	}
+}
+
+// TestCloudflareEdgeErrors: HTML error pages from the edge (not the API's
+// JSON) are retried, and a create that had in fact gone through (an
+// identical record exists) counts as done.
+func TestCloudflareEdgeErrors(t *testing.T) {
+	cf := cloudflare.New("tok", testZone)
+	defer cf.Close()
+	cf.HTMLErrors = true
+	p := cloudflareBackendFor(t, cf, "tok", "")
+	m := newManager(t, p, "default")
+	ctx := context.Background()
+	cf.Inject(faults.Fault{Method: "POST", PathSuffix: "/dns_records", Count: 2, Status: 502})
+	cf.Inject(faults.Fault{Method: "GET", PathSuffix: "/dns_records", Count: 1, Status: 503})
+	if err := m.Ensure(ctx, testZone, "api", ns1, EnsureOptions{}); err != nil {
+		t.Fatalf("ensure through edge errors: %v", err)
+	}
+	if s := fresh(t, p, "api"); len(s.Of("NS")) != 2 {
+		t.Fatalf("after edge errors: %+v", s)
+	}
+	// Creating what exists already (a retried create) is success.
+	if _, err := p.AppendRecords(ctx, testZone+".", []libdns.Record{libdns.NS{Name: "api", TTL: 300 * time.Second, Target: "lb1.example.test."}}); err != nil {
+		t.Errorf("identical record: %v", err)
+	}
+	if err := m.Release(ctx, testZone, "api", EnsureOptions{Wrote: ns1}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestCloudflareCost: 100 hostnames of 2 nodes are created and destroyed
+// with one zone lookup and one listing per manager, and no lookup before
+// a delete, inside the documented rate limit (switched on, scaled down:
+// 300 requests per 2 s, then a 1 s block) with its blocks waited out.
+func TestCloudflareCost(t *testing.T) {
+	if testing.Short() {
+		t.Skip("100 hostnames")
+	}
+	cf := cloudflare.New("tok", testZone)
+	defer cf.Close()
+	for i := range 300 { // a zone that holds other records
+		cf.AddRecord(testZone, cloudflare.Record{Name: fmt.Sprintf("www%d.%s", i, testZone), Type: "A", Content: "192.0.2.1", TTL: 300})
+	}
+	cf.Limit = cloudflare.RateLimit{Requests: 300, Window: 2 * time.Second, Block: time.Second}
+	p := cloudflareBackendFor(t, cf, "tok", "")
+	ctx := context.Background()
+	const n = 100
+	m := newManager(t, p, "default")
+	for i := range n {
+		if err := m.Ensure(ctx, testZone, fmt.Sprintf("h%d", i), ns1, EnsureOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m = newManager(t, p, "default") // a later run: destroy
+	for i := range n {
+		if err := m.Release(ctx, testZone, fmt.Sprintf("h%d", i), EnsureOptions{Wrote: ns1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	calls := cf.Calls()
+	t.Logf("calls for %d hostnames created and destroyed: %v; throttled %d", n, calls, cf.Throttled())
+	if calls["GET /zones"] != 1 {
+		t.Errorf("%d zone lookups, want 1 per process", calls["GET /zones"])
+	}
+	// Creates: marker + 2 NS per hostname; deletes the same; reads: one
+	// listing per manager (one page here).
+	if got, want := calls["POST /zones/:id/dns_records"], 3*n; got > want+cf.Throttled() {
+		t.Errorf("%d creates, want %d", got, want)
+	}
+	if got := calls["GET /zones/:id/dns_records"]; got > 2+cf.Throttled() {
+		t.Errorf("%d record listings or lookups, want one listing per run (2)", got)
+	}
+	if got, want := calls["DELETE /zones/:id/dns_records/:rid"], 3*n; got > want+cf.Throttled() {
+		t.Errorf("%d deletes, want %d", got, want)
+	}
+	if cf.Throttled() == 0 {
+		t.Error("the rate limit never bit: the test does not exercise it")
+	}
+	if left := len(cf.Records(testZone)); left != 300 {
+		t.Errorf("%d records left, want the 300 others", left)
+	}
+}
