@@ -18,8 +18,9 @@ variable "cloudflare_api_token" {
 }
 
 variable "cloudflare_zone_id" {
-  description = "The zone's id, from its overview page in the dashboard."
+  description = "The zone's id, from its overview page in the dashboard; null looks the zone up by name (needs Zone:Read)."
   type        = string
+  default     = null
 }
 
 variable "agent_token" {

@@ -68,12 +68,13 @@ type Emulator struct {
 	PageSize    int     // largest maxitems honoured (the service caps at 300)
 	RateLimit   float64 // requests per second; 0 disables throttling
 
-	srv     *httptest.Server
-	mu      sync.Mutex
-	zones   []*hostedZone
-	changes int
-	tokens  float64
-	last    time.Time
+	srv       *httptest.Server
+	mu        sync.Mutex
+	zones     []*hostedZone
+	changes   int
+	throttled int
+	tokens    float64
+	last      time.Time
 }
 
 // New starts an emulator with the given hosted zones, accepting requests
@@ -228,6 +229,7 @@ func (e *Emulator) serve(w http.ResponseWriter, r *http.Request) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if !e.allow() {
+		e.throttled++
 		apiError(w, http.StatusBadRequest, "Throttling", "Rate exceeded")
 		return
 	}
@@ -412,6 +414,10 @@ func (e *Emulator) change(w http.ResponseWriter, r *http.Request, id string) {
 				problems = append(problems, "Invalid request: Expected exactly one of [AliasTarget, all of [TTL, and ResourceRecords], or TrafficPolicyInstanceId], but found none in Change with "+desc)
 				continue
 			}
+			if p := badValues(s); p != "" {
+				problems = append(problems, p)
+				continue
+			}
 			if c.Action == "CREATE" && idx >= 0 {
 				problems = append(problems, "Tried to create resource record set "+desc+" but it already exists")
 				continue
@@ -448,6 +454,29 @@ func (e *Emulator) change(w http.ResponseWriter, r *http.Request, id string) {
 	e.changes++
 	writeXML(w, http.StatusOK, changeResponse{Xmlns: xmlns, ChangeInfo: changeInfo{ID: fmt.Sprintf("/change/C%012d", e.changes),
 		Status: "PENDING", SubmittedAt: time.Now().UTC().Format(time.RFC3339)}})
+}
+
+// badValues is the service's complaint about a set's values: the same
+// value twice, or TXT text without its quotes.
+func badValues(s RRSet) string {
+	seen := map[string]bool{}
+	for _, v := range s.Values() {
+		if seen[v] {
+			return "Duplicate Resource Record: '" + v + "'"
+		}
+		seen[v] = true
+		if s.Type == "TXT" && !strings.HasPrefix(v, `"`) {
+			return "Invalid Resource Record: 'FATAL problem: InvalidCharacterString (Value should be enclosed in quotation marks) encountered with '" + v + "''"
+		}
+	}
+	return ""
+}
+
+// Throttled counts requests answered Throttling by the rate limit.
+func (e *Emulator) Throttled() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.throttled
 }
 
 func conflictsWithCNAME(sets []*RRSet, s RRSet) string {
