@@ -27,7 +27,10 @@ var DefaultBackoff = Backoff{Attempts: 8, Base: 250 * time.Millisecond, Max: 10 
 // Retry runs fn until it succeeds, fails for good, the attempts run out or
 // ctx ends. The last error is returned, wrapped with the context's error
 // when that is what stopped it.
-func (b Backoff) Retry(ctx context.Context, fn func() error) error {
+func (b Backoff) Retry(ctx context.Context, fn func() error) error { return b.retry(ctx, fn, nil) }
+
+// retry is Retry that tells notify about each retry before its delay.
+func (b Backoff) retry(ctx context.Context, fn func() error, notify func(attempt int, delay time.Duration, err error)) error {
 	var err error
 	for attempt := 0; ; attempt++ {
 		if err = fn(); err == nil || !Retryable(err) || attempt+1 >= b.Attempts {
@@ -38,6 +41,9 @@ func (b Backoff) Retry(ctx context.Context, fn func() error) error {
 			ceiling = b.Max
 		}
 		delay := time.Duration(rand.Int64N(int64(ceiling) + 1)) //nolint:gosec // jitter, not a secret
+		if notify != nil {
+			notify(attempt+1, delay, err)
+		}
 		t := time.NewTimer(delay)
 		select {
 		case <-ctx.Done():

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/libdns/libdns"
 )
@@ -98,6 +99,9 @@ type Manager struct {
 	owner    string
 	backoff  Backoff
 	Calls    Calls
+	// Trace, when set, sees every backend call; OnRetry every retry.
+	Trace   func(context.Context, Call)
+	OnRetry func(context.Context, RetryEvent)
 
 	mu    sync.Mutex
 	zones map[string]*zoneCache
@@ -141,9 +145,9 @@ func (m *Manager) load(ctx context.Context, zone string, z *zoneCache) error {
 		return nil
 	}
 	var listed []libdns.Record
-	err := m.backoff.Retry(ctx, func() error {
+	err := m.retry(ctx, func() error {
 		m.Calls.List.Add(1)
-		return withContext(ctx, func() error {
+		return m.traced(ctx, "list", zone, nil, func() error {
 			var err error
 			listed, err = m.provider.GetRecords(ctx, fqdn(zone))
 			return err
@@ -265,7 +269,7 @@ func (m *Manager) Ensure(ctx context.Context, zone, name string, want []RRSet, o
 	z := m.zone(zone)
 	z.mu.Lock()
 	defer z.mu.Unlock()
-	return m.backoff.Retry(ctx, func() error {
+	return m.retry(ctx, func() error {
 		if err := m.load(ctx, zone, z); err != nil {
 			return err
 		}
@@ -318,7 +322,7 @@ func (m *Manager) replaceSet(ctx context.Context, r SetReplacer, zone, name stri
 		return err
 	}
 	m.Calls.Append.Add(1)
-	if err := withContext(ctx, func() error { return r.ReplaceSet(ctx, fqdn(zone), native) }); err != nil {
+	if err := m.traced(ctx, "replace", zone, want, func() error { return r.ReplaceSet(ctx, fqdn(zone), native) }); err != nil {
 		return fmt.Errorf("replacing the %s records at %s: %w", w.Type, fqName(name, zone), err)
 	}
 	gone := map[string]bool{}
@@ -491,7 +495,7 @@ func (m *Manager) Release(ctx context.Context, zone, name string, opts EnsureOpt
 	z := m.zone(zone)
 	z.mu.Lock()
 	defer z.mu.Unlock()
-	return m.backoff.Retry(ctx, func() error {
+	return m.retry(ctx, func() error {
 		if err := m.load(ctx, zone, z); err != nil {
 			return err
 		}
@@ -555,7 +559,7 @@ func (m *Manager) RemoveNameserver(ctx context.Context, zone, name, nameserver s
 	z.mu.Lock()
 	defer z.mu.Unlock()
 	target := fqdn(nameserver)
-	return m.backoff.Retry(ctx, func() error {
+	return m.retry(ctx, func() error {
 		if err := m.load(ctx, zone, z); err != nil {
 			return err
 		}
@@ -594,7 +598,7 @@ func (m *Manager) add(ctx context.Context, zone string, recs []Record, z *zoneCa
 	}
 	m.Calls.Append.Add(1)
 	var created []libdns.Record
-	err = withContext(ctx, func() error {
+	err = m.traced(ctx, "append", zone, recs, func() error {
 		var err error
 		created, err = m.provider.AppendRecords(ctx, fqdn(zone), native)
 		return err
@@ -620,7 +624,7 @@ func (m *Manager) remove(ctx context.Context, zone string, recs []Record, z *zon
 		return err
 	}
 	m.Calls.Delete.Add(1)
-	if err := withContext(ctx, func() error {
+	if err := m.traced(ctx, "delete", zone, recs, func() error {
 		_, err := m.provider.DeleteRecords(ctx, fqdn(zone), native)
 		return err
 	}); err != nil {
@@ -655,6 +659,43 @@ func toNative(recs []Record) ([]libdns.Record, error) {
 func normalValue(rtype, v string) string {
 	r := fromLibdns(libdns.RR{Type: rtype, Data: v})
 	return r.Value
+}
+
+// Call is one request of the manager to the backend, for Manager.Trace.
+type Call struct {
+	Op      string // list, append, delete or replace
+	Zone    string
+	Records []string // what was written or deleted, "name TTL TYPE value"
+	Took    time.Duration
+	Err     error
+}
+
+// RetryEvent is a failed attempt about to be retried, for Manager.OnRetry.
+type RetryEvent struct {
+	Attempt int // 1 for the first failure
+	Delay   time.Duration
+	Err     error
+}
+
+func (m *Manager) traced(ctx context.Context, op, zone string, recs []Record, fn func() error) error {
+	start := time.Now()
+	err := withContext(ctx, fn)
+	if m.Trace != nil {
+		c := Call{Op: op, Zone: zone, Took: time.Since(start), Err: err}
+		for _, r := range recs {
+			c.Records = append(c.Records, r.String())
+		}
+		m.Trace(ctx, c)
+	}
+	return err
+}
+
+func (m *Manager) retry(ctx context.Context, fn func() error) error {
+	return m.backoff.retry(ctx, fn, func(attempt int, delay time.Duration, err error) {
+		if m.OnRetry != nil {
+			m.OnRetry(ctx, RetryEvent{Attempt: attempt, Delay: delay, Err: err})
+		}
+	})
 }
 
 // withContext returns when fn does or when ctx ends, whichever is first:

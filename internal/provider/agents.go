@@ -146,6 +146,7 @@ func Fingerprint(der []byte) string {
 type agentTransports struct {
 	base    *tls.Config // the provider's CA and client certificate
 	timeout func() *http.Client
+	log     *Clients // for logging and its masks; nil: no logging
 	mu      sync.Mutex
 	clients map[string]*http.Client
 }
@@ -163,6 +164,9 @@ func (t *agentTransports) client(a agentAccess) *http.Client {
 		c.Transport = failing{err}
 	} else {
 		c.Transport = &http.Transport{TLSClientConfig: cfg, Proxy: http.ProxyFromEnvironment, ForceAttemptHTTP2: true}
+	}
+	if t.log != nil {
+		c.Transport = loggedTransport{clients: t.log, next: c.Transport}
 	}
 	if t.clients == nil {
 		t.clients = map[string]*http.Client{}

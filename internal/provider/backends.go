@@ -37,6 +37,8 @@ type backendConfig interface {
 	// backend builds the host's client; a *parentzone.ConfigError names
 	// the attribute at fault.
 	backend() (parentzone.Backend, error)
+	// secrets are the block's secret values, masked in logs.
+	secrets() []string
 }
 
 // configuredBackends decodes every backend block that is present.
@@ -75,6 +77,10 @@ func (m *rfc2136Model) values() []types.String {
 	return []types.String{m.Server, m.KeyName, m.KeyAlgorithm, m.KeySecret}
 }
 
+func (m *rfc2136Model) secrets() []string {
+	return []string{valueOr(m.KeySecret, "PMGTM_RFC2136_KEY_SECRET")}
+}
+
 func (m *rfc2136Model) backend() (parentzone.Backend, error) {
 	return parentzone.NewRFC2136(parentzone.RFC2136Config{
 		Server:       valueOr(m.Server, "PMGTM_RFC2136_SERVER"),
@@ -104,6 +110,10 @@ func (m *cloudflareModel) values() []types.String {
 	return []types.String{m.APIToken, m.ZoneID, m.BaseURL}
 }
 
+func (m *cloudflareModel) secrets() []string {
+	return []string{valueOr(m.APIToken, "CLOUDFLARE_API_TOKEN")}
+}
+
 func (m *cloudflareModel) backend() (parentzone.Backend, error) {
 	return parentzone.NewCloudflare(parentzone.CloudflareConfig{APIToken: valueOr(m.APIToken, "CLOUDFLARE_API_TOKEN"),
 		ZoneID: valueOr(m.ZoneID, "CLOUDFLARE_ZONE_ID"), BaseURL: valueOr(m.BaseURL, "CLOUDFLARE_BASE_URL")})
@@ -131,6 +141,8 @@ var route53Block = schema.SingleNestedBlock{
 func (m *route53Model) values() []types.String {
 	return []types.String{m.Region, m.HostedZoneID, m.Profile, m.AccessKeyID, m.SecretAccessKey}
 }
+
+func (m *route53Model) secrets() []string { return []string{valueOr(m.SecretAccessKey, "")} }
 
 func (m *route53Model) backend() (parentzone.Backend, error) {
 	return parentzone.NewRoute53(parentzone.Route53Config{

@@ -105,6 +105,7 @@ func (m hostnameModel) settings(ctx context.Context, serial uint32) (model.ZoneS
 }
 
 func (ex *hostnameExecutor) Push(ctx context.Context, key nodeKey) error {
+	logStep(ctx, "push", ex.fqdn, key.String())
 	n := ex.byKey[key]
 	body := model.NodeZone(ex.fqdn, n.plain(), ex.planned, ex.settings)
 	_, _, err := ex.clients.agent(n.access()).PutZone(ctx, ex.fqdn, body)
@@ -112,14 +113,18 @@ func (ex *hostnameExecutor) Push(ctx context.Context, key nodeKey) error {
 }
 
 func (ex *hostnameExecutor) Verify(ctx context.Context, key nodeKey) error {
+	logStep(ctx, "verify", ex.fqdn, key.String())
 	ctx, cancel := context.WithTimeout(ctx, verifyTimeout)
 	defer cancel()
 	addrs, err := nodeAddrs(ex.byKey[key])
 	if err != nil {
 		return err
 	}
-	return probe.Check(ctx, ex.clients.dnsPort(), probe.Want{FQDN: ex.fqdn, Addrs: addrs, Serial: ex.settings.Serial,
+	start := time.Now()
+	err = probe.Check(ctx, ex.clients.dnsPort(), probe.Want{FQDN: ex.fqdn, Addrs: addrs, Serial: ex.settings.Serial,
 		PeerKey: zone.DecodePeerKey(ex.settings.PeerKey), Node: key.nameserver})
+	ex.clients.logVerification(ctx, ex.fqdn, key.nameserver, addrs, ex.settings.Serial, start, err)
+	return err
 }
 
 func nodeAddrs(n nodeValue) ([]netip.Addr, error) {
@@ -141,6 +146,7 @@ func nodeAddrs(n nodeValue) ([]netip.Addr, error) {
 }
 
 func (ex *hostnameExecutor) Publish(ctx context.Context, keys []nodeKey) error {
+	logStep(ctx, "delegate", ex.fqdn, keys)
 	var ns []string
 	for _, k := range keys {
 		name, _ := zone.CanonicalName(ex.byKey[k].Nameserver.ValueString())
@@ -153,10 +159,12 @@ func (ex *hostnameExecutor) Publish(ctx context.Context, keys []nodeKey) error {
 }
 
 func (ex *hostnameExecutor) Undelegate(ctx context.Context) error {
+	logStep(ctx, "undelegate", ex.fqdn, nil)
 	return pause(ctx, ex.clients.Parent.Release(ctx, ex.zone, ex.name, ex.claim))
 }
 
 func (ex *hostnameExecutor) Remove(ctx context.Context, key nodeKey) error {
+	logStep(ctx, "remove", ex.fqdn, key.String())
 	n := ex.byKey[key]
 	if ex.plannedAgents[n.AgentURL.ValueString()] {
 		return nil // the same agent serves a planned node: its zone is the new one

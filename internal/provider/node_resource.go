@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -362,9 +363,11 @@ func (r *NodeResource) moveZones(ctx context.Context, old, planned nodeModel, di
 			return false
 		}
 		vctx, cancel := context.WithTimeout(ctx, verifyTimeout)
+		start := time.Now()
 		err = probe.Check(vctx, r.clients.dnsPort(), probe.Want{FQDN: name, Addrs: addrs, Serial: moved.Serial,
 			PeerKey: zone.DecodePeerKey(moved.PeerKey), Node: moved.SOA.MName})
 		cancel()
+		r.clients.logVerification(ctx, name, moved.SOA.MName, addrs, moved.Serial, start, err)
 		if err != nil {
 			diags.AddError("Cannot move the node", fmt.Sprintf("the node does not answer for %s at its new address: %v. The node's records were not changed, so resolvers keep using the old address.", name, err))
 			return false

@@ -40,6 +40,7 @@ type Clients struct {
 	Parent     *parentzone.Manager
 	AgentToken string // the default for nodes without their own
 	agents     agentTransports
+	secrets    []string // masked in every log line
 	planned    plannedNames
 }
 
@@ -158,12 +159,14 @@ func (p *PmgtmProvider) Configure(ctx context.Context, req provider.ConfigureReq
 		resp.Diagnostics.AddError("Invalid provider configuration", err.Error())
 		return
 	}
-	clients := &Clients{Parent: manager}
+	clients := &Clients{Parent: manager, secrets: configs[0].secrets()}
+	manager.Trace, manager.OnRetry = clients.logParentCall, clients.logParentRetry
 	agent := cfg.Agent
 	if agent == nil {
 		agent = &agentModel{}
 	}
 	clients.AgentToken = valueOr(agent.Token, "PMGTM_AGENT_TOKEN")
+	clients.secrets = append(clients.secrets, clients.AgentToken, valueOr(agent.ClientKeyPEM, ""))
 	timeout := 10 * time.Second
 	if t := valueOr(agent.Timeout, ""); t != "" {
 		if timeout, err = time.ParseDuration(t); err != nil || timeout <= 0 {
@@ -198,7 +201,7 @@ func (p *PmgtmProvider) Configure(ctx context.Context, req provider.ConfigureReq
 		}
 		tlsConfig.Certificates = []tls.Certificate{pair}
 	}
-	clients.agents = agentTransports{base: tlsConfig, timeout: func() *http.Client { return &http.Client{Timeout: timeout} }}
+	clients.agents = agentTransports{base: tlsConfig, timeout: func() *http.Client { return &http.Client{Timeout: timeout} }, log: clients}
 	resp.ResourceData = clients
 	resp.DataSourceData = clients
 }
