@@ -173,6 +173,13 @@ func terraformCLI(t *testing.T) func(config string, args ...string) (string, err
 	if bin == "" {
 		t.Skip("TF_ACC_TERRAFORM_PATH is not set")
 	}
+	return cliFor(t, bin)
+}
+
+// cliFor runs the CLI at bin (terraform or tofu) in a directory of its own
+// with this provider built from source and installed by dev_overrides.
+func cliFor(t *testing.T, bin string) func(config string, args ...string) (string, error) {
+	t.Helper()
 	dir := t.TempDir()
 	plugins := filepath.Join(dir, "plugins")
 	build := exec.Command("go", "build", "-o", filepath.Join(plugins, "terraform-provider-pmgtm"), "../..")
@@ -180,7 +187,7 @@ func terraformCLI(t *testing.T) func(config string, args ...string) (string, err
 		t.Fatalf("building the provider: %v\n%s", err, out)
 	}
 	rc := filepath.Join(dir, "terraformrc")
-	if err := os.WriteFile(rc, []byte(fmt.Sprintf("provider_installation {\n  dev_overrides {\n    \"registry.terraform.io/pmgtm/pmgtm\" = %q\n  }\n  direct {}\n}\n", plugins)), 0o644); err != nil {
+	if err := os.WriteFile(rc, []byte(fmt.Sprintf("provider_installation {\n  dev_overrides {\n    \"registry.terraform.io/pmgtm/pmgtm\" = %[1]q\n    \"registry.opentofu.org/pmgtm/pmgtm\" = %[1]q\n  }\n  direct {}\n}\n", plugins)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	work := filepath.Join(dir, "work")

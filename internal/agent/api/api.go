@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -37,12 +38,18 @@ type Handler struct {
 
 	mux      *http.ServeMux
 	failures *authLimit
+	// Refused counts requests refused for authentication: without a
+	// valid token (unauthorized), or from a blocked address (blocked).
+	refused *refusals
 }
+
+type refusals struct{ unauthorized, blocked atomic.Int64 }
 
 // New returns the API with its routes.
 func New(h Handler) *Handler {
 	h.mux = http.NewServeMux()
 	h.failures = newAuthLimit(time.Now)
+	h.refused = new(refusals)
 	h.mux.HandleFunc("PUT /v1/zones/{fqdn}", h.putZone)
 	h.mux.HandleFunc("GET /v1/zones/{fqdn}", h.getZone)
 	h.mux.HandleFunc("DELETE /v1/zones/{fqdn}", h.deleteZone)
@@ -67,12 +74,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// of callers without a token would otherwise hold descriptors.
 	w.Header().Set("Connection", "close")
 	if blocked, left := h.failures.blocked(client); blocked {
+		h.refused.blocked.Add(1)
 		w.Header().Set("Retry-After", strconv.Itoa(int(left.Seconds())+1))
 		writeError(w, http.StatusTooManyRequests, &zone.FieldError{Message: "too many failed authentications; try again later"})
 		return
 	}
 	// No detail: a caller without the token learns nothing. The log names
 	// the client, never what it sent.
+	h.refused.unauthorized.Add(1)
 	if h.failures.fail(client) {
 		h.Log.Warn("api client blocked after repeated failed authentication", "client", client.String(), "for", h.failures.block.String())
 	} else {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pmgtm/terraform-provider-pmgtm/internal/agent/rrl"
 	"github.com/pmgtm/terraform-provider-pmgtm/internal/agent/store"
 	"github.com/pmgtm/terraform-provider-pmgtm/internal/zone"
 )
@@ -32,7 +33,7 @@ func newTestServer(t *testing.T, token string) (*httptest.Server, *store.Store) 
 				return nil
 			}
 			return []string{token}
-		}})
+		}, RRL: rrl.New(rrl.Config{Rate: 100}, time.Now)})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return srv, st
@@ -236,5 +237,18 @@ func TestHealthAndMetrics(t *testing.T) {
 		if !strings.Contains(string(metrics), want) {
 			t.Errorf("metrics lack %q:\n%s", want, metrics)
 		}
+	}
+}
+
+// TestAuthRefusedMetric: refused requests are counted by reason, for the
+// alert on token guessing.
+func TestAuthRefusedMetric(t *testing.T) {
+	srv, _ := newTestServer(t, testToken)
+	for range 3 {
+		do(t, srv, "GET", "/v1/zones", "wrong-token-wrong-token", nil)
+	}
+	_, metrics := do(t, srv, "GET", "/metrics", testToken, nil)
+	if want := `pmgtm_api_auth_refused_total{reason="unauthorized"} 3`; !strings.Contains(string(metrics), want) {
+		t.Errorf("metrics lack %q:\n%s", want, metrics)
 	}
 }

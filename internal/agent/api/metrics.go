@@ -54,6 +54,10 @@ func (h *Handler) metrics(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintf(bw, "pmgtm_rrl_limited_total{action=\"dropped\"} %d\n", h.RRL.Dropped.Load())
 		fmt.Fprintf(bw, "pmgtm_rrl_limited_total{action=\"slipped\"} %d\n", h.RRL.Slipped.Load())
 	}
+	fmt.Fprintln(bw, "# HELP pmgtm_api_auth_refused_total Admin API requests refused: without a valid token, or from an address blocked after repeated failures.")
+	fmt.Fprintln(bw, "# TYPE pmgtm_api_auth_refused_total counter")
+	fmt.Fprintf(bw, "pmgtm_api_auth_refused_total{reason=\"unauthorized\"} %d\n", h.refused.unauthorized.Load())
+	fmt.Fprintf(bw, "pmgtm_api_auth_refused_total{reason=\"blocked\"} %d\n", h.refused.blocked.Load())
 	fmt.Fprintln(bw, "# HELP pmgtm_build_info Agent version.")
 	fmt.Fprintln(bw, "# TYPE pmgtm_build_info gauge")
 	fmt.Fprintf(bw, "pmgtm_build_info{version=%q} 1\n", h.Version)

@@ -1,0 +1,81 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestAccOpenTofu runs the hostname lifecycle and the module under OpenTofu
+// (PMGTM_TOFU_PATH; `make test` builds tofu with .ci/tofu): create, an
+// empty plan, an in-place change, the module with a node removed, and
+// destroy, with the delegation checked in the parent after each step.
+func TestAccOpenTofu(t *testing.T) {
+	accOnly(t)
+	bin := os.Getenv("PMGTM_TOFU_PATH")
+	if bin == "" {
+		t.Skip("PMGTM_TOFU_PATH is not set (make test sets it)")
+	}
+	const lb1, lb2, lb3 = "127.0.10.11", "127.0.10.12", "127.0.10.13"
+	r := newRig(t, lb1, lb2, lb3)
+	tofu := cliFor(t, bin)
+	run := func(config string, args ...string) string {
+		t.Helper()
+		out, err := tofu(config, append(args, "-no-color", "-input=false")...)
+		if err != nil {
+			t.Fatalf("tofu %v: %v\n%s", args, err, out)
+		}
+		return out
+	}
+	check := func(step string, want ...string) {
+		t.Helper()
+		if err := r.expectDelegation(want...); err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+	}
+	nodes := []testNode{{"lb1", lb1, ""}, {"lb2", lb2, ""}}
+	config := r.config(nodes, []string{"lb1", "lb2"}, "")
+	run(config, "apply", "-auto-approve")
+	check("create", "lb1", "lb2")
+	if out := run(config, "plan", "-detailed-exitcode"); !strings.Contains(out, "No changes") {
+		t.Fatalf("plan after apply is not empty:\n%s", out)
+	}
+	run(strings.Replace(config, "answer_ttl = 5", "answer_ttl = 7", 1), "apply", "-auto-approve")
+	if z, _, err := r.client(lb1).GetZone(context.Background(), "api.example.test."); err != nil || z.AnswerTTL != 7 {
+		t.Fatalf("in-place change not pushed: %+v %v", z, err)
+	}
+	run(config, "destroy", "-auto-approve")
+	check("destroy")
+
+	module, _ := filepath.Abs("../../examples/modules/gtm")
+	modCfg := func(names ...string) string {
+		var b strings.Builder
+		for _, n := range names {
+			ip := map[string]string{"lb1": lb1, "lb2": lb2, "lb3": lb3}[n]
+			fmt.Fprintf(&b, "\n    %s = { ipv4 = %q, agent_url = %q }", n, ip, r.agents[ip].APIURL)
+		}
+		return r.provider() + fmt.Sprintf(`
+module "gtm" {
+  source    = %q
+  zone      = "example.test"
+  nodes     = {%s
+  }
+  hostnames = { api = { answer_ttl = 5, ns_ttl = 60 } }
+}
+`, module, b.String())
+	}
+	mod := cliFor(t, bin)
+	for _, names := range [][]string{{"lb1", "lb2", "lb3"}, {"lb1", "lb3"}} {
+		if out, err := mod(modCfg(names...), "apply", "-auto-approve", "-no-color", "-input=false"); err != nil {
+			t.Fatalf("module with %v: %v\n%s", names, err, out)
+		}
+		check(fmt.Sprintf("module %v", names), names...)
+	}
+	if out, err := mod(modCfg("lb1", "lb3"), "destroy", "-auto-approve", "-no-color", "-input=false"); err != nil {
+		t.Fatalf("module destroy: %v\n%s", err, out)
+	}
+	check("module destroy")
+}
