@@ -265,6 +265,7 @@ type ZoneSettings struct {
 	Withdraw         string
 	Drained          []string // nameservers of drained nodes
 	PeerKey          string   // authenticates health answers between the nodes
+	ACMEChallenge    string   // CNAME target of _acme-challenge.<fqdn>; "" for none
 }
 
 // NodeZone is the zone one node serves for a hostname: the node's own
@@ -273,7 +274,7 @@ type ZoneSettings struct {
 func NodeZone(fqdn string, self HostnameNode, all []HostnameNode, s ZoneSettings) zone.Body {
 	answerTTL, nsTTL := s.AnswerTTL, s.NSTTL
 	b := zone.Body{Name: fqdn, AnswerTTL: &answerTTL, NSTTL: &nsTTL, SOA: &zone.SOABody{MName: self.Nameserver},
-		Withdraw: s.Withdraw, PeerKey: s.PeerKey}
+		Withdraw: s.Withdraw, PeerKey: s.PeerKey, ACMEChallenge: s.ACMEChallenge}
 	if s.HealthCheck != nil {
 		hc := *s.HealthCheck
 		hc.Target = expandTarget(hc.Target, self.IPv4, self.IPv6)

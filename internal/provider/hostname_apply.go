@@ -95,7 +95,7 @@ func (r *HostnameResource) executor(ctx context.Context, m *hostnameModel, seria
 func (m hostnameModel) settings(ctx context.Context, serial uint32) (model.ZoneSettings, diag.Diagnostics) {
 	h, diags := m.hostname(ctx)
 	s := model.ZoneSettings{AnswerTTL: m.AnswerTTL.ValueInt64(), NSTTL: m.NSTTL.ValueInt64(), Serial: serial,
-		Withdraw: h.Withdraw, Drained: h.Drain}
+		Withdraw: h.Withdraw, Drained: h.Drain, ACMEChallenge: known(m.ACMETarget)}
 	if h.HealthCheck != nil {
 		body, problems := h.HealthCheck.Body()
 		addProblems(&diags, problems, nil)

@@ -68,6 +68,8 @@ type hostnameModel struct {
 	Serial         types.Int64    `tfsdk:"serial"`
 	HealthCheck    types.Object   `tfsdk:"health_check"`
 	WithdrawMode   types.String   `tfsdk:"withdraw_mode"`
+	ACMEChallenge  types.Bool     `tfsdk:"acme_challenge"`
+	ACMETarget     types.String   `tfsdk:"acme_challenge_target"`
 	Drain          types.Set      `tfsdk:"drain"`
 	FailoverBudget types.Map      `tfsdk:"failover_budget"`
 	InstanceID     types.String   `tfsdk:"instance_id"`
@@ -152,6 +154,15 @@ func (r *HostnameResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 				MarkdownDescription: "What a withdrawn node answers: `redirect` (default: the healthy peers' addresses; resolvers see no " +
 					"failure), `refused`, `servfail` (resolvers ask the next node at once) or `silent` (like a dead node). " +
 					"See BENCHMARKS.md for the measurements behind the default."},
+			"acme_challenge": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(false),
+				MarkdownDescription: "Let ACME clients prove control of the hostname by DNS-01: every node answers `_acme-challenge.<fqdn>` " +
+					"with a CNAME to `acme_challenge_target`, a name outside the delegation the ACME client writes its TXT record at " +
+					"(lego, certbot's hooks, acme.sh's alias mode and cert-manager follow it). Certificates for `*.<fqdn>` use the same name. " +
+					"See the TLS certificates guide."},
+			"acme_challenge_target": schema.StringAttribute{Optional: true, Computed: true,
+				MarkdownDescription: "Where `_acme-challenge.<fqdn>` points, fully qualified. Default `<name>._acme-challenge.<zone>.`, " +
+					"beside the hostname in the parent zone (at the same DNS host, so the ACME client can use the same API). " +
+					"Must lie outside the hostname. Null while `acme_challenge` is false."},
 			"drain": schema.SetAttribute{Optional: true, ElementType: types.StringType,
 				MarkdownDescription: "Nameservers of nodes to drain for maintenance, e.g. `[pmgtm_node.lb1.nameserver]`: they withdraw " +
 					"as if their check failed (never the last healthy node). Draining keeps the node in the delegation."},
@@ -321,6 +332,9 @@ func (r *HostnameResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 	if h.AnswerTTL != nil {
 		plan.FailoverBudget = budgetMap(*h.AnswerTTL)
 	}
+	var configuredTarget types.String
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("acme_challenge_target"), &configuredTarget)...)
+	plan.ACMETarget = planACMETarget(plan, configuredTarget, h, &resp.Diagnostics)
 	plan.Serial = types.Int64Unknown()
 	if !creating && sameContent(ctx, plan, state) && state.Serial.ValueInt64() != 0 {
 		plan.Serial = state.Serial // 0: refresh found the nodes drifted
@@ -334,6 +348,39 @@ func (r *HostnameResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 	if creating && r.clients != nil && h.Zone != "" && h.Name != "" && !plan.AdoptExisting.IsUnknown() {
 		planCreate(ctx, r.clients, "pmgtm_hostname", h.Zone, strings.ToLower(h.Name), []string{"NS"}, plan.AdoptExisting.ValueBool(), &resp.Diagnostics)
 	}
+}
+
+// planACMETarget is the challenge name's target: the one configured
+// (configured), the default beside the hostname, or null without
+// acme_challenge; a target inside the hostname is an error at its path.
+func planACMETarget(plan hostnameModel, configured types.String, h model.Hostname, diags *diag.Diagnostics) types.String {
+	switch {
+	case plan.ACMEChallenge.IsUnknown() || configured.IsUnknown():
+		return types.StringUnknown()
+	case !plan.ACMEChallenge.ValueBool():
+		if !configured.IsNull() {
+			diags.AddAttributeError(path.Root("acme_challenge_target"), "acme_challenge is off",
+				"acme_challenge_target is set but acme_challenge is false; set acme_challenge = true to answer the challenge name.")
+		}
+		return types.StringNull()
+	case h.Zone == "" || h.Name == "":
+		return types.StringUnknown()
+	}
+	fqdn, err := zone.CanonicalName(h.Name + "." + h.Zone)
+	if err != nil {
+		return types.StringUnknown()
+	}
+	target := configured.ValueString()
+	if configured.IsNull() {
+		z, _ := zone.CanonicalName(h.Zone)
+		target = strings.ToLower(h.Name) + "." + zone.ACMELabel + "." + z
+	}
+	t, fe := zone.ACMETarget(fqdn, target)
+	if fe != nil {
+		diags.AddAttributeError(path.Root("acme_challenge_target"), "Invalid ACME challenge target", fe.Message+".")
+		return types.StringUnknown()
+	}
+	return types.StringValue(t)
 }
 
 // sameContent reports whether plan and state give every node the same
@@ -353,7 +400,8 @@ func sameContent(ctx context.Context, plan, state hostnameModel) bool {
 	slices.Sort(pkeys)
 	slices.Sort(skeys)
 	return slices.Equal(pkeys, skeys) && plan.AnswerTTL.Equal(state.AnswerTTL) && plan.NSTTL.Equal(state.NSTTL) &&
-		plan.HealthCheck.Equal(state.HealthCheck) && plan.WithdrawMode.Equal(state.WithdrawMode) && plan.Drain.Equal(state.Drain)
+		plan.HealthCheck.Equal(state.HealthCheck) && plan.WithdrawMode.Equal(state.WithdrawMode) && plan.Drain.Equal(state.Drain) &&
+		plan.ACMETarget.Equal(state.ACMETarget)
 }
 
 func nameserverList(nodes []model.HostnameNode) types.List {
@@ -581,5 +629,6 @@ func (r *HostnameResource) ImportState(ctx context.Context, req resource.ImportS
 	if importZoneAndName(ctx, req, resp, "example.com/api") {
 		// Not in DNS: the default, corrected from the configuration on the next apply.
 		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("withdraw_mode"), zone.WithdrawRedirect)...)
+		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("acme_challenge"), false)...)
 	}
 }

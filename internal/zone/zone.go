@@ -47,6 +47,11 @@ type Zone struct {
 	// (base64 of PeerKeyBytes random bytes, the same on every node): see
 	// health.go. Without it no peer's "ok" is believed.
 	PeerKey string `json:"peer_key,omitempty"`
+	// ACMEChallenge, when set, is where _acme-challenge.<zone> points (a
+	// CNAME, answered in every fencing state): a name outside the zone that
+	// an ACME client can write, for DNS-01 certificates of the hostname
+	// and its wildcard.
+	ACMEChallenge string `json:"acme_challenge,omitempty"`
 }
 
 // SOA holds the start-of-authority fields. Minimum is the negative-caching
@@ -76,6 +81,8 @@ type Body struct {
 	Withdraw    string           `json:"withdraw"`
 	Peers       []Peer           `json:"peers"`
 	PeerKey     string           `json:"peer_key"`
+	// ACMEChallenge is the CNAME target of _acme-challenge.<zone>.
+	ACMEChallenge string `json:"acme_challenge"`
 }
 
 // SOABody is the client's form of SOA; every field is optional.
@@ -215,6 +222,9 @@ func (b Body) Canonical(pathName string) (Zone, *FieldError) {
 		return Zone{}, fe
 	}
 	if z.PeerKey, fe = peerKey(b.PeerKey); fe != nil {
+		return Zone{}, fe
+	}
+	if z.ACMEChallenge, fe = ACMETarget(z.Name, b.ACMEChallenge); fe != nil {
 		return Zone{}, fe
 	}
 	z.Drain = b.Drain
@@ -436,7 +446,8 @@ func (z Zone) Body() Body {
 		Nameservers: slices.Clone(z.Nameservers), NSTTL: i(z.NSTTL),
 		SOA: &SOABody{MName: z.SOA.MName, RName: z.SOA.RName, Refresh: i(z.SOA.Refresh), Retry: i(z.SOA.Retry),
 			Expire: i(z.SOA.Expire), Minimum: i(z.SOA.Minimum)},
-		HealthCheck: z.HealthCheck.body(), Drain: z.Drain, Withdraw: z.Withdraw, PeerKey: z.PeerKey}
+		HealthCheck: z.HealthCheck.body(), Drain: z.Drain, Withdraw: z.Withdraw, PeerKey: z.PeerKey,
+		ACMEChallenge: z.ACMEChallenge}
 	for _, p := range z.Peers {
 		b.Peers = append(b.Peers, Peer{Name: p.Name, IPv4: slices.Clone(p.IPv4), IPv6: slices.Clone(p.IPv6)})
 	}

@@ -17,17 +17,18 @@ import (
 
 // DNS constants used on the wire.
 const (
-	typeA    = 1
-	typeNS   = 2
-	typeSOA  = 6
-	typeOPT  = 41
-	typeTXT  = 16
-	typeAAAA = 28
-	typeTSIG = 250
-	typeIXFR = 251
-	typeAXFR = 252
-	typeANY  = 255
-	classIN  = 1
+	typeA     = 1
+	typeNS    = 2
+	typeSOA   = 6
+	typeOPT   = 41
+	typeTXT   = 16
+	typeAAAA  = 28
+	typeTSIG  = 250
+	typeCNAME = 5
+	typeIXFR  = 251
+	typeAXFR  = 252
+	typeANY   = 255
+	classIN   = 1
 
 	headerLen = 12
 	// ptrQName is a compression pointer to the question name at offset 12.
@@ -51,6 +52,7 @@ type Zone struct {
 
 	mode   mode   // how the zone is answered while withdrawn
 	health []byte // TXT RR answered at _pmgtm-health.<zone>
+	acme   []byte // CNAME RR answered at _acme-challenge.<zone>; nil: none
 	// For authenticated health answers (<nonce>._pmgtm-health.<zone>):
 	healthState string
 	peerKey     []byte // nil: the zone has no peer key, no MAC is given
@@ -66,8 +68,15 @@ const (
 	modeSilent
 )
 
-// healthPrefix is zone.HealthLabel as the first label in wire form.
-var healthPrefix = string(append([]byte{byte(len(zone.HealthLabel))}, zone.HealthLabel...))
+// nonceLabelLen is the length of a peer challenge's first label.
+const nonceLabelLen = zone.HealthNonceLen
+
+// healthPrefix and acmePrefix are zone.HealthLabel and zone.ACMELabel as
+// the first label in wire form.
+var (
+	healthPrefix = string(append([]byte{byte(len(zone.HealthLabel))}, zone.HealthLabel...))
+	acmePrefix   = string(append([]byte{byte(len(zone.ACMELabel))}, zone.ACMELabel...))
+)
 
 // Fence is the self-fencing state a zone is served in.
 type Fence struct {
@@ -114,6 +123,11 @@ func Compile(z zone.Zone, counters *Counters, f Fence) *Zone {
 	// is in service even while the zone is withdrawn.
 	c.health = appendTXT(nil, zone.HealthTXT(health, z.Serial, ""))
 	c.healthState, c.peerKey = health, zone.DecodePeerKey(z.PeerKey)
+	if z.ACMEChallenge != "" {
+		// The answer TTL: a CA's resolvers should see a changed target soon.
+		w := nameWire(z.ACMEChallenge)
+		c.acme = append(appendRRHeader(nil, ptrQName, typeCNAME, z.AnswerTTL, len(w)), w...)
+	}
 	for _, s := range v4 {
 		a := netip.MustParseAddr(s).As4()
 		c.a = appendRRHeader(c.a, ptrQName, typeA, z.AnswerTTL, 4)
@@ -156,6 +170,40 @@ func appendTXT(b []byte, txt []string) []byte {
 		b = append(append(b, byte(len(s))), s...)
 	}
 	return b
+}
+
+// reserved answers a name beneath the apex that pmgtm reserves, appending
+// the record to resp (its header counts set); ok is false for any other
+// name, which is then answered as usual. Kept out of Respond: it costs the
+// common query one byte compare.
+//
+//go:noinline
+func (z *Zone) reserved(resp []byte, q *query, apexOff int) ([]byte, bool) {
+	var rr []byte
+	switch {
+	case apexOff == len(healthPrefix) && q.qtype == typeTXT && string(q.lower[:apexOff]) == healthPrefix:
+		// Peers ask this in every state, so they can tell a withdrawn node
+		// from a dead one.
+		rr = z.health
+	case z.acme != nil && apexOff == len(acmePrefix) && string(q.lower[:apexOff]) == acmePrefix:
+		// Any type: the name is an alias (RFC 1034 §3.6.2). The target is
+		// outside the zone, so the resolver follows it elsewhere.
+		rr = z.acme
+	default:
+		nonce, ok := z.challenge(q, apexOff)
+		if !ok {
+			return nil, false
+		}
+		// A peer's challenge: the MAC proves the answer is this node's, now.
+		resp[2] |= 0x04
+		resp = z.healthAnswer(resp, nonce)
+		binary.BigEndian.PutUint16(resp[6:], 1)
+		return resp, true
+	}
+	resp[2] |= 0x04
+	resp = append(resp, rr...)
+	binary.BigEndian.PutUint16(resp[6:], 1)
+	return resp, true
 }
 
 // challenge returns the nonce when q asks <nonce>._pmgtm-health.<zone>

@@ -102,3 +102,34 @@ func TestRespondHealthChallenge(t *testing.T) {
 		t.Errorf("a name that is not a nonce got a MAC: %v", m)
 	}
 }
+
+// TestRespondACMEChallenge: _acme-challenge.<zone> is an alias to the
+// configured target, for every query type and in every fencing mode (a
+// renewal must not depend on which node the CA's resolver asks); without
+// a target it is an ordinary name beneath the zone.
+func TestRespondACMEChallenge(t *testing.T) {
+	z := testZone(t, "api.example.com", []string{"198.51.100.10"}, nil)
+	withACME := z
+	withACME.ACMEChallenge = "api._acme-challenge.example.com."
+	for _, f := range []Fence{{}, {Withdraw: zone.WithdrawRefused, Health: zone.HealthFailing}, {Withdraw: zone.WithdrawSilent, Health: zone.HealthDrained}} {
+		tab := NewTable([]*Zone{Compile(withACME, nil, f)}, nil)
+		for _, qt := range []uint16{dns.TypeTXT, dns.TypeA, dns.TypeCNAME} {
+			m, _ := exchange(t, tab, question("_ACME-challenge.api.example.com.", qt), false)
+			if m == nil || !m.Authoritative || m.Rcode != dns.RcodeSuccess || len(m.Answer) != 1 {
+				t.Fatalf("%+v %s: %v", f, dns.TypeToString[qt], m)
+			}
+			c, ok := m.Answer[0].(*dns.CNAME)
+			if !ok || c.Target != "api._acme-challenge.example.com." || c.Hdr.Name != "_ACME-challenge.api.example.com." || c.Hdr.Ttl != z.AnswerTTL {
+				t.Fatalf("%+v %s: answer %v", f, dns.TypeToString[qt], m.Answer[0])
+			}
+		}
+	}
+	plain := NewTable([]*Zone{Compile(z, nil, Fence{})}, nil)
+	m, _ := exchange(t, plain, question("_acme-challenge.api.example.com.", dns.TypeA), false)
+	if len(m.Answer) != 1 || m.Answer[0].Header().Rrtype != dns.TypeA {
+		t.Errorf("without a target: %v", m)
+	}
+	if _, fe := (zone.Body{IPv4: []string{"198.51.100.10"}, Nameservers: []string{"lb1.example.com"}, ACMEChallenge: "x._acme-challenge.api.example.com"}).Canonical("api.example.com"); fe == nil || fe.Field != "acme_challenge" {
+		t.Errorf("a target inside the zone was accepted: %v", fe)
+	}
+}

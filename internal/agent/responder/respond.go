@@ -193,23 +193,14 @@ func Respond(t *Table, req, buf []byte, tcp bool) ([]byte, Outcome) {
 		return finish(resp, &q, tcp), out
 	}
 	out.Zone = z
-	if apexOff == len(healthPrefix) && q.qtype == typeTXT && string(q.lower[:apexOff]) == healthPrefix {
-		// Peers ask this in every state, so they can tell a withdrawn node
-		// from a dead one.
-		out.Answer = true
-		resp[2] |= 0x04
-		resp = append(resp, z.health...)
-		binary.BigEndian.PutUint16(resp[6:], 1)
-		return finish(resp, &q, tcp), out
-	}
-	if nonce, ok := z.challenge(&q, apexOff); ok {
-		// A peer's challenge: the MAC proves the answer is this node's,
-		// now. Answered in every state, like the plain health record.
-		out.Answer = true
-		resp[2] |= 0x04
-		resp = z.healthAnswer(resp, nonce)
-		binary.BigEndian.PutUint16(resp[6:], 1)
-		return finish(resp, &q, tcp), out
+	if apexOff != 0 && (q.lower[1] == '_' || q.lower[0] == nonceLabelLen) {
+		// A name pmgtm reserves (an underscore label, or a peer's nonce):
+		// the health record, a peer's challenge, the ACME challenge.
+		// Answered in every fencing state.
+		if rrs, ok := z.reserved(resp, &q, apexOff); ok {
+			out.Answer = true
+			return finish(rrs, &q, tcp), out
+		}
 	}
 	switch z.mode {
 	case modeRefused:
