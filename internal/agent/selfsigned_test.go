@@ -55,10 +55,11 @@ func TestSelfSignedTLSByDefault(t *testing.T) {
 	dir := t.TempDir()
 	token := "self-signed-test-token-0123"
 	tokenFile := writeFile(t, dir, "token", token+"\n")
-	port := agentproc.FreePort(t, "127.0.0.1")
-	args := []string{"--api-listen", "0.0.0.0:" + strconv.Itoa(port), "--dns-listen", "127.0.0.1:0",
-		"--data-dir", filepath.Join(dir, "data"), "--token-file", tokenFile}
-	out, err := exec.Command(bin, append([]string{"fingerprint"}, args...)...).Output()
+	args := func(port int) []string {
+		return []string{"--api-listen", "0.0.0.0:" + strconv.Itoa(port), "--dns-listen", "127.0.0.1:0",
+			"--data-dir", filepath.Join(dir, "data"), "--token-file", tokenFile}
+	}
+	out, err := exec.Command(bin, append([]string{"fingerprint"}, args(agentproc.FreePort(t, "127.0.0.1"))...)...).Output()
 	if err != nil {
 		t.Fatalf("fingerprint: %v", err)
 	}
@@ -66,20 +67,27 @@ func TestSelfSignedTLSByDefault(t *testing.T) {
 	if len(fp) != 95 {
 		t.Fatalf("fingerprint %q", fp)
 	}
-	url := "https://127.0.0.1:" + strconv.Itoa(port)
 	for run := range 2 { // the second start keeps the certificate
-		cmd := exec.Command(bin, args...)
+		// A port of its own each time: the wildcard listener must not meet
+		// a port another test took meanwhile.
+		port := agentproc.FreePort(t, "127.0.0.1")
+		url := "https://127.0.0.1:" + strconv.Itoa(port)
+		cmd := exec.Command(bin, args(port)...)
+		var logs strings.Builder
+		cmd.Stderr = &logs
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
 		var status int
-		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 			if status, err = getHealth(pinned(fp), url, token); err == nil {
 				break
 			}
 		}
 		if status != http.StatusOK {
-			t.Fatalf("run %d: pinned client got %d, %v", run, status, err)
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+			t.Fatalf("run %d: pinned client got %d, %v\n%s", run, status, err, logs.String())
 		}
 		if _, err := getHealth(pinned(strings.Repeat("00:", 31)+"00"), url, token); err == nil {
 			t.Errorf("run %d: a client pinning another certificate got in", run)
@@ -91,7 +99,7 @@ func TestSelfSignedTLSByDefault(t *testing.T) {
 		_ = cmd.Wait()
 	}
 	// Plaintext to other hosts needs saying so.
-	out, err = exec.Command(bin, append(args, "--tls-self-signed=false")...).CombinedOutput()
+	out, err = exec.Command(bin, append(args(agentproc.FreePort(t, "127.0.0.1")), "--tls-self-signed=false")...).CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "--insecure-plaintext-api") {
 		t.Errorf("plaintext public API started: %v %s", err, out)
 	}
