@@ -1,15 +1,11 @@
 package provider
 
 import (
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/miekg/dns"
-
-	"github.com/pmgtm/terraform-provider-pmgtm/internal/dnsrig"
-	"github.com/pmgtm/terraform-provider-pmgtm/internal/testutil/agentproc"
 )
 
 // TestAccACMEChallenge: with acme_challenge every node answers
@@ -20,20 +16,9 @@ import (
 // at plan time.
 func TestAccACMEChallenge(t *testing.T) {
 	accOnly(t)
-	if dnsrig.UnboundPath() == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("unbound is missing in CI; make test installs it")
-		}
-		t.Skip("unbound not installed (apt-get install unbound)")
-	}
 	const lb1, lb2 = "127.0.11.11", "127.0.11.12"
 	r := newRig(t, lb1, lb2)
-	ub, err := dnsrig.StartUnbound(dnsrig.UnboundOptions{Dir: t.TempDir(), IP: "127.0.11.3", Port: agentproc.FreePort(t, "127.0.11.3"),
-		ControlPort: agentproc.FreePort(t, "127.0.11.3"), StubZone: "example.test", StubAddr: r.srv.Addr})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(ub.Stop)
+	ub := r.unbound("127.0.11.3")
 	cli := terraformCLI(t)
 	tf := func(config string, args ...string) (string, error) {
 		return cli(config, append(args, "-no-color", "-input=false")...)

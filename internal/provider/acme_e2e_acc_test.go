@@ -29,7 +29,6 @@ import (
 	"github.com/go-acme/lego/v5/registration"
 	"github.com/miekg/dns"
 
-	"github.com/pmgtm/terraform-provider-pmgtm/internal/dnsrig"
 	"github.com/pmgtm/terraform-provider-pmgtm/internal/testutil/agentproc"
 )
 
@@ -167,20 +166,9 @@ func (w *syncWriter) String() string { w.mu.Lock(); defer w.mu.Unlock(); return 
 // both and chains to Pebble's root.
 func TestAccACMECertificate(t *testing.T) {
 	accOnly(t)
-	if dnsrig.UnboundPath() == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("unbound is missing in CI; make test installs it")
-		}
-		t.Skip("unbound not installed (apt-get install unbound)")
-	}
 	const lb1, lb2 = "127.0.12.11", "127.0.12.12"
 	r := newRig(t, lb1, lb2)
-	ub, err := dnsrig.StartUnbound(dnsrig.UnboundOptions{Dir: t.TempDir(), IP: "127.0.12.3", Port: agentproc.FreePort(t, "127.0.12.3"),
-		ControlPort: agentproc.FreePort(t, "127.0.12.3"), StubZone: "example.test", StubAddr: r.srv.Addr})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(ub.Stop)
+	ub := r.unbound("127.0.12.3")
 	dir, mgmt, hc := startPebble(t, ub.Addr)
 
 	cli := terraformCLI(t)

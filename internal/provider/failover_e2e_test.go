@@ -76,21 +76,10 @@ func (r resolver) lookups(n int) map[string]int {
 // gets the live node, with no SERVFAIL; recovery brings node 1 back.
 func TestAccFailoverThroughUnbound(t *testing.T) {
 	accOnly(t)
-	if dnsrig.UnboundPath() == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("unbound is missing in CI; make test installs it")
-		}
-		t.Skip("unbound not installed (apt-get install unbound)")
-	}
 	const lb1, lb2 = "127.0.5.11", "127.0.5.12"
 	r := newRig(t, lb1, lb2)
 	lbs := map[string]*dnsrig.LoadBalancer{lb1: startLB(t, lb1+":8080"), lb2: startLB(t, lb2+":8080")}
-	ub, err := dnsrig.StartUnbound(dnsrig.UnboundOptions{Dir: t.TempDir(), IP: "127.0.5.3", Port: agentproc.FreePort(t, "127.0.5.3"),
-		ControlPort: agentproc.FreePort(t, "127.0.5.3"), StubZone: "example.test", StubAddr: r.srv.Addr})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(ub.Stop)
+	ub := r.unbound("127.0.5.3")
 	res := resolver{addr: ub.Addr}
 	api := func(ip string) *agentclient.Client {
 		return &agentclient.Client{BaseURL: r.agents[ip].APIURL, Token: rigToken}

@@ -2,7 +2,6 @@ package provider
 
 import (
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -100,22 +99,12 @@ resource "pmgtm_hostname" "api" {
 
 	// The module, with a node removed.
 	mod := terraformCLI(t)
-	module, _ := filepath.Abs("../../examples/modules/gtm")
 	modCfg := func(names ...string) string {
-		var nodes strings.Builder
+		nodes := map[string]string{}
 		for _, n := range names {
-			ip := map[string]string{"lb1": lb1, "lb2": lb2, "lb3": lb3}[n]
-			fmt.Fprintf(&nodes, "\n    %s = { ipv4 = %q, agent_url = %q }", n, ip, r.agents[ip].APIURL)
+			nodes[n] = map[string]string{"lb1": lb1, "lb2": lb2, "lb3": lb3}[n]
 		}
-		return r.provider() + fmt.Sprintf(`
-module "gtm" {
-  source    = %q
-  zone      = "example.test"
-  nodes     = {%s
-  }
-  hostnames = { api = { answer_ttl = 5, ns_ttl = 60 } }
-}
-`, module, nodes.String())
+		return r.moduleConfig(nodes)
 	}
 	for _, names := range [][]string{{"lb1", "lb2", "lb3"}, {"lb1", "lb3"}} {
 		if out, err := mod(modCfg(names...), "apply", "-auto-approve", "-no-color", "-input=false"); err != nil {

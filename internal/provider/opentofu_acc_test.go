@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -50,22 +49,12 @@ func TestAccOpenTofu(t *testing.T) {
 	run(config, "destroy", "-auto-approve")
 	check("destroy")
 
-	module, _ := filepath.Abs("../../examples/modules/gtm")
 	modCfg := func(names ...string) string {
-		var b strings.Builder
+		nodes := map[string]string{}
 		for _, n := range names {
-			ip := map[string]string{"lb1": lb1, "lb2": lb2, "lb3": lb3}[n]
-			fmt.Fprintf(&b, "\n    %s = { ipv4 = %q, agent_url = %q }", n, ip, r.agents[ip].APIURL)
+			nodes[n] = map[string]string{"lb1": lb1, "lb2": lb2, "lb3": lb3}[n]
 		}
-		return r.provider() + fmt.Sprintf(`
-module "gtm" {
-  source    = %q
-  zone      = "example.test"
-  nodes     = {%s
-  }
-  hostnames = { api = { answer_ttl = 5, ns_ttl = 60 } }
-}
-`, module, b.String())
+		return r.moduleConfig(nodes)
 	}
 	mod := cliFor(t, bin)
 	for _, names := range [][]string{{"lb1", "lb2", "lb3"}, {"lb1", "lb3"}} {

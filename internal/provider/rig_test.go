@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -16,6 +18,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/pmgtm/terraform-provider-pmgtm/internal/agentclient"
+	"github.com/pmgtm/terraform-provider-pmgtm/internal/dnsrig"
 	"github.com/pmgtm/terraform-provider-pmgtm/internal/testutil/agentproc"
 	"github.com/pmgtm/terraform-provider-pmgtm/internal/testutil/bind"
 )
@@ -306,4 +309,47 @@ func (o *observer) finish() (checks int, violations []string) {
 	close(o.stop)
 	o.done.Wait()
 	return o.checks, o.violations
+}
+
+// unbound starts a real Unbound on ip that resolves example.test through
+// the rig's parent zone (a stub zone), as a user's resolver would.
+func (r *rig) unbound(ip string) *dnsrig.Unbound {
+	r.t.Helper()
+	if dnsrig.UnboundPath() == "" {
+		if os.Getenv("CI") != "" {
+			r.t.Fatal("unbound is missing in CI; make test installs it")
+		}
+		r.t.Skip("unbound not installed (apt-get install unbound)")
+	}
+	ub, err := dnsrig.StartUnbound(dnsrig.UnboundOptions{Dir: r.t.TempDir(), IP: ip, Port: agentproc.FreePort(r.t, ip),
+		ControlPort: agentproc.FreePort(r.t, ip), StubZone: "example.test", StubAddr: r.srv.Addr})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.t.Cleanup(ub.Stop)
+	return ub
+}
+
+// moduleConfig uses examples/modules/gtm with the named nodes (name ->
+// address, each served by the rig's agent there) and one hostname, api.
+func (r *rig) moduleConfig(nodes map[string]string) string {
+	r.t.Helper()
+	module, err := filepath.Abs("../../examples/modules/gtm")
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	names := slices.Sorted(maps.Keys(nodes))
+	var b strings.Builder
+	for _, n := range names {
+		fmt.Fprintf(&b, "\n    %s = { ipv4 = %q, agent_url = %q }", n, nodes[n], r.agents[nodes[n]].APIURL)
+	}
+	return r.provider() + fmt.Sprintf(`
+module "gtm" {
+  source    = %q
+  zone      = "example.test"
+  nodes     = {%s
+  }
+  hostnames = { api = { answer_ttl = 5, ns_ttl = 60 } }
+}
+`, module, b.String())
 }

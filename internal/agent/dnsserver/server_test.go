@@ -24,6 +24,20 @@ func testZone(t *testing.T, addr string) zone.Zone {
 	return z
 }
 
+// storeWithZone is a store serving api.example.test at 127.0.0.11.
+func storeWithZone(t *testing.T) *store.Store {
+	t.Helper()
+	st, err := store.Open(t.TempDir(), slog.New(slog.DiscardHandler), time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if _, _, err := st.Put(testZone(t, "127.0.0.11")); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
 func startServer(t *testing.T, st *store.Store) (udpAddr, tcpAddr string) {
 	t.Helper()
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
@@ -109,14 +123,7 @@ func TestNoWrongAnswerDuringReplacements(t *testing.T) {
 }
 
 func TestTCPConnectionCap(t *testing.T) {
-	st, err := store.Open(t.TempDir(), slog.New(slog.DiscardHandler), time.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if _, _, err := st.Put(testZone(t, "127.0.0.11")); err != nil {
-		t.Fatal(err)
-	}
+	st := storeWithZone(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -227,14 +234,7 @@ func TestWildcardAnswersFromQueriedAddress(t *testing.T) {
 // on the batched path: it gets its question back, truncated, and the
 // client's retry over TCP is answered.
 func TestLargeUDPQuery(t *testing.T) {
-	st, err := store.Open(t.TempDir(), slog.New(slog.DiscardHandler), time.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if _, _, err := st.Put(testZone(t, "127.0.0.11")); err != nil {
-		t.Fatal(err)
-	}
+	st := storeWithZone(t)
 	udpAddr, _ := startServer(t, st)
 	m := new(dns.Msg).SetQuestion("api.example.test.", dns.TypeA)
 	m.SetEdns0(1232, false)
