@@ -47,6 +47,7 @@ data "pmgtm_zone_file" "lb1_api" {
   nodes      = [pmgtm_node.lb1.node, pmgtm_node.lb2.node]
   answer_ttl = 5
   ns_ttl     = 60
+  acme_challenge_target = "api._acme-challenge.example.test"
 }
 `, cond)
 	}
@@ -66,7 +67,8 @@ data "pmgtm_zone_file" "lb1_api" {
 				},
 				Check: func(s *terraform.State) error {
 					a := s.RootModule().Resources["data.pmgtm_zone_file.lb1_api"].Primary.Attributes
-					for _, want := range []string{"$ORIGIN api.example.test.", "@\t60\tIN\tNS\tlb2.example.test.", "*\t5\tIN\tA\t" + lb1} {
+					for _, want := range []string{"$ORIGIN api.example.test.", "@\t60\tIN\tNS\tlb2.example.test.", "*\t5\tIN\tA\t" + lb1,
+						"_acme-challenge\t5\tIN\tCNAME\tapi._acme-challenge.example.test."} {
 						if !strings.Contains(a["content"], want) {
 							return fmt.Errorf("zone file lacks %q:\n%s", want, a["content"])
 						}

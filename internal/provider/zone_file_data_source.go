@@ -38,6 +38,7 @@ type zoneFileModel struct {
 	AnswerTTL types.Int64  `tfsdk:"answer_ttl"`
 	NSTTL     types.Int64  `tfsdk:"ns_ttl"`
 	Serial    types.Int64  `tfsdk:"serial"`
+	ACME      types.String `tfsdk:"acme_challenge_target"`
 	Path      types.String `tfsdk:"path"`
 	FQDN      types.String `tfsdk:"fqdn"`
 	FileName  types.String `tfsdk:"filename"`
@@ -73,6 +74,8 @@ func (d *ZoneFileDataSource) Schema(_ context.Context, _ datasource.SchemaReques
 				MarkdownDescription: "TTL of the A/AAAA answers, 1 to 86400 seconds. Default 30."},
 			"ns_ttl": schema.Int64Attribute{Optional: true,
 				MarkdownDescription: "TTL of the NS and SOA records, 60 to 86400 seconds. Default 300."},
+			"acme_challenge_target": schema.StringAttribute{Optional: true,
+				MarkdownDescription: "CNAME target of `_acme-challenge.<fqdn>`, as `pmgtm_hostname.acme_challenge_target` (for DNS-01 certificates); unset: none."},
 			"serial": schema.Int64Attribute{Optional: true,
 				MarkdownDescription: "SOA serial. Default: derived from the content, so it changes exactly when the zone does and the file is stable between plans."},
 			"path": schema.StringAttribute{Optional: true,
@@ -158,8 +161,12 @@ func (d *ZoneFileDataSource) Read(ctx context.Context, req datasource.ReadReques
 		nsTTL = *h.NSTTL
 	}
 	fqdn, _ := zone.CanonicalName(h.Name + "." + h.Zone)
-	body := model.NodeZone(fqdn, *self, h.Nodes, model.ZoneSettings{AnswerTTL: answerTTL, NSTTL: nsTTL})
+	body := model.NodeZone(fqdn, *self, h.Nodes, model.ZoneSettings{AnswerTTL: answerTTL, NSTTL: nsTTL, ACMEChallenge: known(m.ACME)})
 	z, fe := body.Canonical(fqdn)
+	if fe != nil && fe.Field == "acme_challenge" {
+		resp.Diagnostics.AddAttributeError(path.Root("acme_challenge_target"), "Invalid ACME challenge target", fe.Message+".")
+		return
+	}
 	if fe != nil {
 		resp.Diagnostics.AddError("Invalid zone", fe.Error())
 		return

@@ -23,6 +23,10 @@ func Text(z zone.Zone) string {
 	for _, ns := range z.Nameservers {
 		fmt.Fprintf(&b, "@\t%d\tIN\tNS\t%s\n", z.NSTTL, ns)
 	}
+	if z.ACMEChallenge != "" {
+		// An existing name: the wildcard does not cover it (RFC 4592).
+		fmt.Fprintf(&b, "%s\t%d\tIN\tCNAME\t%s\n", zone.ACMELabel, z.AnswerTTL, z.ACMEChallenge)
+	}
 	// The wildcard gives names beneath the apex the same addresses, as the
 	// agent does (RFC 4592: it does not cover the apex itself).
 	for _, owner := range []string{"@", "*"} {

@@ -19,7 +19,7 @@ func testZone(t *testing.T) zone.Zone {
 	serial, answer, min := int64(2026112501), int64(30), int64(20)
 	z, fe := zone.Body{Name: "api.example.com", Serial: &serial, IPv4: []string{"198.51.100.10"}, IPv6: []string{"2001:db8::10"},
 		AnswerTTL: &answer, Nameservers: []string{"lb1.example.com", "lb2.example.com"},
-		SOA: &zone.SOABody{MName: "lb1.example.com", Minimum: &min}}.Canonical("api.example.com")
+		SOA: &zone.SOABody{MName: "lb1.example.com", Minimum: &min}, ACMEChallenge: "api._acme-challenge.example.com"}.Canonical("api.example.com")
 	if fe != nil {
 		t.Fatal(fe)
 	}
@@ -41,8 +41,8 @@ func TestTextAnswersLikeTheAgent(t *testing.T) {
 		t.Fatalf("zone text does not parse: %v\n%s", err, text)
 	}
 	table := responder.NewTable([]*responder.Zone{responder.Compile(z, nil, responder.Fence{})}, nil)
-	for _, name := range []string{"api.example.com.", "www.api.example.com.", "a.b.api.example.com."} {
-		for _, qtype := range []uint16{dns.TypeA, dns.TypeAAAA, dns.TypeSOA, dns.TypeNS} {
+	for _, name := range []string{"api.example.com.", "www.api.example.com.", "a.b.api.example.com.", "_acme-challenge.api.example.com."} {
+		for _, qtype := range []uint16{dns.TypeA, dns.TypeAAAA, dns.TypeSOA, dns.TypeNS, dns.TypeTXT} {
 			fromFile := fileAnswer(rrs, name, qtype)
 			q := new(dns.Msg).SetQuestion(name, qtype)
 			wire, _ := q.Pack()
@@ -70,11 +70,12 @@ func TestTextAnswersLikeTheAgent(t *testing.T) {
 func fileAnswer(rrs []dns.RR, name string, qtype uint16) []string {
 	var out []string
 	for _, rr := range rrs {
-		if rr.Header().Rrtype == qtype && rr.Header().Name == name {
+		// A CNAME at the name answers every type (RFC 1034 §3.6.2).
+		if (rr.Header().Rrtype == qtype || rr.Header().Rrtype == dns.TypeCNAME) && rr.Header().Name == name {
 			out = append(out, rr.String())
 		}
 	}
-	if len(out) == 0 && name != "api.example.com." {
+	if len(out) == 0 && name != "api.example.com." && !slices.ContainsFunc(rrs, func(rr dns.RR) bool { return rr.Header().Name == name }) {
 		for _, rr := range rrs {
 			if rr.Header().Rrtype == qtype && rr.Header().Name == "*.api.example.com." {
 				c := dns.Copy(rr)
