@@ -109,6 +109,8 @@ type CloudflareError struct {
 	// transient: the request was not carried out for a passing reason
 	// (rate limit, an edge error page, a 5xx).
 	transient bool
+	// retryAfter is the wait a 429 asks for (Retry-After); 0: not given.
+	retryAfter time.Duration
 }
 
 func (e *CloudflareError) Error() string {
@@ -171,11 +173,11 @@ func (b *cloudflareBackend) call(ctx context.Context, method, path string, body,
 	}
 }
 
+// retryAfter is how long to wait before retrying e: what the API asked
+// for (a second when it did not say), within limit.
 func retryAfter(e *CloudflareError, limit time.Duration) time.Duration {
-	if e.Message != "" {
-		if d, err := time.ParseDuration(e.Message); err == nil {
-			return min(max(d, 100*time.Millisecond), limit)
-		}
+	if e.retryAfter > 0 {
+		return min(max(e.retryAfter, 100*time.Millisecond), limit)
 	}
 	return min(time.Second, limit)
 }
@@ -217,26 +219,21 @@ func (b *cloudflareBackend) once(ctx context.Context, method, path string, paylo
 			TotalPages int `json:"total_pages"`
 		} `json:"result_info"`
 	}
-	if jerr := json.Unmarshal(data, &env); jerr != nil {
-		// Not the API's envelope: an edge error page (HTML 5xx), a proxy.
-		e := &CloudflareError{Status: resp.StatusCode, Message: "the answer is not the API's JSON (" + snippet(data) + ")",
-			transient: resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests}
-		if resp.StatusCode == http.StatusTooManyRequests {
-			e.Message = waitHint(resp)
+	jerr := json.Unmarshal(data, &env)
+	if jerr != nil || !env.Success || resp.StatusCode >= 300 {
+		e := &CloudflareError{Status: resp.StatusCode, transient: resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests,
+			retryAfter: retryAfterHeader(resp)}
+		if jerr != nil {
+			// Not the API's envelope: an edge error page (HTML 5xx), a proxy.
+			e.Message = "the answer is not the API's JSON (" + snippet(data) + ")"
+			return e
 		}
-		return e
-	}
-	if !env.Success || resp.StatusCode >= 300 {
-		e := &CloudflareError{Status: resp.StatusCode, transient: resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests}
 		var msgs []string
 		for _, x := range env.Errors {
 			e.Codes = append(e.Codes, x.Code)
 			msgs = append(msgs, x.Message)
 		}
 		e.Message = strings.Join(msgs, "; ")
-		if resp.StatusCode == http.StatusTooManyRequests {
-			e.Message = waitHint(resp)
-		}
 		return e
 	}
 	if p, ok := out.(*page); ok {
@@ -252,12 +249,12 @@ func (b *cloudflareBackend) once(ctx context.Context, method, path string, paylo
 	return nil
 }
 
-// waitHint carries Retry-After (seconds) as a duration text in the error.
-func waitHint(resp *http.Response) string {
+// retryAfterHeader is the answer's Retry-After (seconds); 0 without one.
+func retryAfterHeader(resp *http.Response) time.Duration {
 	if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s >= 0 {
-		return (time.Duration(s) * time.Second).String()
+		return time.Duration(s) * time.Second
 	}
-	return ""
+	return 0
 }
 
 func snippet(b []byte) string {
@@ -307,17 +304,33 @@ func (b *cloudflareBackend) zone(ctx context.Context, name string) (string, erro
 	return zones[0].ID, nil
 }
 
+// cfZone is a zone as the API calls need it: its id, and its name
+// without the dot that record names are made absolute with.
+type cfZone struct{ id, apex string }
+
+func (b *cloudflareBackend) target(ctx context.Context, zone string) (cfZone, error) {
+	id, err := b.zone(ctx, zone)
+	return cfZone{id: id, apex: strings.TrimSuffix(strings.ToLower(zone), ".")}, err
+}
+
+// recordsAt lists the records of one name and type.
+func (b *cloudflareBackend) recordsAt(ctx context.Context, z cfZone, r cfRecord) ([]cfRecord, error) {
+	q := url.Values{"name": {r.Name}, "type": {r.Type}, "per_page": {"5000"}}
+	var have []cfRecord
+	err := b.call(ctx, http.MethodGet, "/zones/"+z.id+"/dns_records?"+q.Encode(), nil, &have)
+	return have, err
+}
+
 // GetRecords lists every record of the zone (5,000 per page).
 func (b *cloudflareBackend) GetRecords(ctx context.Context, zone string) ([]libdns.Record, error) {
-	id, err := b.zone(ctx, zone)
+	z, err := b.target(ctx, zone)
 	if err != nil {
 		return nil, err
 	}
-	apex := strings.TrimSuffix(strings.ToLower(zone), ".")
 	var out []libdns.Record
 	for n := 1; ; n++ {
 		var p page
-		if err := b.call(ctx, http.MethodGet, fmt.Sprintf("/zones/%s/dns_records?per_page=5000&page=%d", id, n), nil, &p); err != nil {
+		if err := b.call(ctx, http.MethodGet, fmt.Sprintf("/zones/%s/dns_records?per_page=5000&page=%d", z.id, n), nil, &p); err != nil {
 			return nil, err
 		}
 		var recs []cfRecord
@@ -325,7 +338,7 @@ func (b *cloudflareBackend) GetRecords(ctx context.Context, zone string) ([]libd
 			return nil, fmt.Errorf("cloudflare: listing %s: %w", zone, err)
 		}
 		for _, r := range recs {
-			out = append(out, fromCloudflare(r, apex))
+			out = append(out, fromCloudflare(r, z.apex))
 		}
 		if n >= p.pages || len(recs) == 0 {
 			return out, nil
@@ -336,16 +349,14 @@ func (b *cloudflareBackend) GetRecords(ctx context.Context, zone string) ([]libd
 // AppendRecords creates each record. An identical record already there
 // (a retried create that had in fact been carried out) counts as created.
 func (b *cloudflareBackend) AppendRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
-	id, err := b.zone(ctx, zone)
+	z, err := b.target(ctx, zone)
 	if err != nil {
 		return nil, err
 	}
-	apex := strings.TrimSuffix(strings.ToLower(zone), ".")
 	var done []libdns.Record
 	for _, rec := range recs {
-		body := toCloudflare(rec, apex)
 		var created cfRecord
-		err := b.call(ctx, http.MethodPost, "/zones/"+id+"/dns_records", body, &created)
+		err := b.call(ctx, http.MethodPost, "/zones/"+z.id+"/dns_records", toCloudflare(rec, z.apex), &created)
 		var cfErr *CloudflareError
 		switch {
 		case errors.As(err, &cfErr) && cfErr.has(cfIdenticalRecord):
@@ -353,7 +364,7 @@ func (b *cloudflareBackend) AppendRecords(ctx context.Context, zone string, recs
 		case err != nil:
 			return done, err
 		default:
-			done = append(done, fromCloudflare(created, apex))
+			done = append(done, fromCloudflare(created, z.apex))
 		}
 	}
 	return done, nil
@@ -363,14 +374,13 @@ func (b *cloudflareBackend) AppendRecords(ctx context.Context, zone string, recs
 // was not listed is looked up first. A record already gone counts as
 // deleted.
 func (b *cloudflareBackend) DeleteRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
-	id, err := b.zone(ctx, zone)
+	z, err := b.target(ctx, zone)
 	if err != nil {
 		return nil, err
 	}
-	apex := strings.TrimSuffix(strings.ToLower(zone), ".")
 	var done []libdns.Record
 	for _, rec := range recs {
-		rid, err := b.recordID(ctx, id, apex, rec)
+		rid, err := b.recordID(ctx, z, rec)
 		if err != nil {
 			return done, err
 		}
@@ -378,7 +388,7 @@ func (b *cloudflareBackend) DeleteRecords(ctx context.Context, zone string, recs
 			done = append(done, rec) // not there
 			continue
 		}
-		err = b.call(ctx, http.MethodDelete, "/zones/"+id+"/dns_records/"+rid, nil, nil)
+		err = b.call(ctx, http.MethodDelete, "/zones/"+z.id+"/dns_records/"+rid, nil, nil)
 		var cfErr *CloudflareError
 		gone := errors.As(err, &cfErr) && cfErr.has(cfRecordMissing) // deleted by an earlier try
 		if err != nil && !gone {
@@ -396,15 +406,12 @@ func (b *cloudflareBackend) ReplaceSet(ctx context.Context, zone string, recs []
 	if len(recs) == 0 {
 		return nil
 	}
-	id, err := b.zone(ctx, zone)
+	z, err := b.target(ctx, zone)
 	if err != nil {
 		return err
 	}
-	apex := strings.TrimSuffix(strings.ToLower(zone), ".")
-	first := toCloudflare(recs[0], apex)
-	var have []cfRecord
-	q := url.Values{"name": {first.Name}, "type": {first.Type}, "per_page": {"5000"}}
-	if err := b.call(ctx, http.MethodGet, "/zones/"+id+"/dns_records?"+q.Encode(), nil, &have); err != nil {
+	have, err := b.recordsAt(ctx, z, toCloudflare(recs[0], z.apex))
+	if err != nil {
 		return err
 	}
 	type del struct {
@@ -418,21 +425,20 @@ func (b *cloudflareBackend) ReplaceSet(ctx context.Context, zone string, recs []
 		batch.Deletes = append(batch.Deletes, del{h.ID})
 	}
 	for _, r := range recs {
-		batch.Posts = append(batch.Posts, toCloudflare(r, apex))
+		batch.Posts = append(batch.Posts, toCloudflare(r, z.apex))
 	}
-	return b.call(ctx, http.MethodPost, "/zones/"+id+"/dns_records/batch", batch, nil)
+	return b.call(ctx, http.MethodPost, "/zones/"+z.id+"/dns_records/batch", batch, nil)
 }
 
 // recordID is the id of rec: from its listing, else looked up ("" when
 // the zone does not hold it).
-func (b *cloudflareBackend) recordID(ctx context.Context, zoneID, apex string, rec libdns.Record) (string, error) {
+func (b *cloudflareBackend) recordID(ctx context.Context, z cfZone, rec libdns.Record) (string, error) {
 	if id, ok := providerData(rec).(cfID); ok && id != "" {
 		return string(id), nil
 	}
-	want := toCloudflare(rec, apex)
-	q := url.Values{"name": {want.Name}, "type": {want.Type}, "per_page": {"5000"}}
-	var have []cfRecord
-	if err := b.call(ctx, http.MethodGet, "/zones/"+zoneID+"/dns_records?"+q.Encode(), nil, &have); err != nil {
+	want := toCloudflare(rec, z.apex)
+	have, err := b.recordsAt(ctx, z, want)
+	if err != nil {
 		return "", err
 	}
 	for _, h := range have {
