@@ -478,8 +478,8 @@ func providerData(rec libdns.Record) any {
 	return nil
 }
 
-// toCloudflare renders a record: absolute name, TXT content quoted (as the
-// API recommends), DNS only (never proxied: pmgtm's records are for
+// toCloudflare renders a record: absolute name, TXT content quoted in zone
+// file syntax (as the API recommends), DNS only (never proxied: pmgtm's records are for
 // resolvers).
 func toCloudflare(rec libdns.Record, apex string) cfRecord {
 	rr := rec.RR()
@@ -487,7 +487,7 @@ func toCloudflare(rec libdns.Record, apex string) cfRecord {
 	r := cfRecord{Name: strings.TrimSuffix(strings.ToLower(name), "."), Type: rr.Type, TTL: int(rr.TTL / time.Second), Content: rr.Data}
 	switch v := rec.(type) {
 	case libdns.TXT:
-		r.Content = strconv.Quote(v.Text)
+		r.Content = quoteTXT(v.Text)
 	case libdns.NS:
 		r.Content = strings.TrimSuffix(v.Target, ".")
 	}
@@ -513,24 +513,4 @@ func fromCloudflare(r cfRecord, apex string) libdns.Record {
 		return libdns.TXT{Name: name, TTL: ttl, Text: unquoteTXT(r.Content), ProviderData: id}
 	}
 	return libdns.RR{Name: name, TTL: ttl, Type: r.Type, Data: r.Content}
-}
-
-// unquoteTXT reads TXT content as the API returns it: one or more quoted
-// strings (joined), or bare text from records made without quotes.
-func unquoteTXT(s string) string {
-	s = strings.TrimSpace(s)
-	if !strings.HasPrefix(s, `"`) {
-		return s
-	}
-	var out strings.Builder
-	for s != "" {
-		q, err := strconv.QuotedPrefix(s)
-		if err != nil {
-			return strings.Trim(s, `"`)
-		}
-		u, _ := strconv.Unquote(q)
-		out.WriteString(u)
-		s = strings.TrimSpace(s[len(q):])
-	}
-	return out.String()
 }

@@ -89,3 +89,45 @@ func beneath(n, parent string) bool {
 	}
 	return strings.HasSuffix(n, "."+parent)
 }
+
+// txtEscaper escapes text inside a quoted TXT string (RFC 1035 §5.1).
+var txtEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`)
+
+// quoteTXT renders text as the zone-file form APIs take for TXT values
+// (Route 53 requires it, Cloudflare recommends it): quoted strings of at
+// most 255 octets each.
+func quoteTXT(s string) string {
+	var parts []string
+	for len(s) > 0 || len(parts) == 0 {
+		n := min(len(s), 255)
+		parts = append(parts, `"`+txtEscaper.Replace(s[:n])+`"`)
+		s = s[n:]
+	}
+	return strings.Join(parts, " ")
+}
+
+// unquoteTXT reads a TXT value in that form back into its text: the
+// quoted strings joined, escapes undone; a value without quotes (a record
+// made by hand) is the text itself.
+func unquoteTXT(v string) string {
+	if !strings.Contains(v, `"`) {
+		return v
+	}
+	var b strings.Builder
+	in, esc := false, false
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch {
+		case esc:
+			b.WriteByte(c)
+			esc = false
+		case c == '\\' && in:
+			esc = true
+		case c == '"':
+			in = !in
+		case in:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}

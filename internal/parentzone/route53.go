@@ -336,43 +336,6 @@ func toRoute53Value(rec libdns.Record) string {
 	return rec.RR().Data
 }
 
-// quoteTXT splits text into quoted strings of at most 255 octets, escaping
-// quotes and backslashes as Route 53 expects.
-func quoteTXT(s string) string {
-	var parts []string
-	for len(s) > 0 || len(parts) == 0 {
-		n := min(len(s), 255)
-		chunk := strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s[:n])
-		parts = append(parts, `"`+chunk+`"`)
-		s = s[n:]
-	}
-	return strings.Join(parts, " ")
-}
-
-// unquoteRoute53TXT joins the quoted strings of a TXT value.
-func unquoteRoute53TXT(v string) string {
-	var b strings.Builder
-	in, esc := false, false
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		switch {
-		case esc:
-			b.WriteByte(c)
-			esc = false
-		case c == '\\' && in:
-			esc = true
-		case c == '"':
-			in = !in
-		case in:
-			b.WriteByte(c)
-		}
-	}
-	if !strings.Contains(v, `"`) {
-		return v
-	}
-	return b.String()
-}
-
 func fromRoute53(s r53types.ResourceRecordSet, zone string) []libdns.Record {
 	name := libdns.RelativeName(unescapeName(aws.ToString(s.Name)), fqdn(zone))
 	ttl := time.Duration(aws.ToInt64(s.TTL)) * time.Second
@@ -389,7 +352,7 @@ func fromRoute53(s r53types.ResourceRecordSet, zone string) []libdns.Record {
 			out = append(out, libdns.NS{Name: name, TTL: ttl, Target: v})
 			continue
 		case r53types.RRTypeTxt:
-			out = append(out, libdns.TXT{Name: name, TTL: ttl, Text: unquoteRoute53TXT(v)})
+			out = append(out, libdns.TXT{Name: name, TTL: ttl, Text: unquoteTXT(v)})
 			continue
 		}
 		out = append(out, libdns.RR{Name: name, TTL: ttl, Type: string(s.Type), Data: v})

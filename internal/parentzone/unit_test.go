@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -84,5 +85,24 @@ func TestConflictMessageNamesRecordsAndWayOut(t *testing.T) {
 	want := "api.example.com. in zone example.com. is not pmgtm's: records of the types pmgtm manages already exist; found:\n  api.example.com. 300 A 192.0.2.1"
 	if msg := err.Error(); len(msg) < len(want) || msg[:len(want)] != want {
 		t.Fatalf("message:\n%s", msg)
+	}
+}
+
+// TestTXTQuoting: text survives the quoted form both APIs use, quotes and
+// backslashes included, split into 255-octet strings; unquoted values
+// (records made by hand) read as themselves.
+func TestTXTQuoting(t *testing.T) {
+	long := strings.Repeat("x", 300)
+	for _, text := range []string{"heritage=pmgtm,owner=a", `say "hi" \ back`, long, ""} {
+		q := quoteTXT(text)
+		if got := unquoteTXT(q); got != text {
+			t.Errorf("%q: quoted %s, read back %q", text, q, got)
+		}
+	}
+	if q := quoteTXT(long); !strings.Contains(q, `" "`) {
+		t.Errorf("300 octets not split: %s", q)
+	}
+	if got := unquoteTXT("bare text"); got != "bare text" {
+		t.Errorf("unquoted value read as %q", got)
 	}
 }
