@@ -4,7 +4,6 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
@@ -15,8 +14,9 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
+
+	"github.com/pmgtm/terraform-provider-pmgtm/internal/zone"
 )
 
 // The self-signed certificate's files in the data dir.
@@ -73,8 +73,8 @@ func writeAtomic(path string, data []byte, mode os.FileMode) error {
 	return os.Rename(tmp, path)
 }
 
-// fingerprintOf returns the SHA-256 fingerprint of the first certificate
-// in a PEM file, colon-separated as openssl prints it.
+// fingerprintOf returns the fingerprint (zone.CertFingerprint) of the
+// first certificate in a PEM file.
 func fingerprintOf(certFile string) (string, error) {
 	data, err := os.ReadFile(certFile)
 	if err != nil {
@@ -84,12 +84,7 @@ func fingerprintOf(certFile string) (string, error) {
 	if block == nil || block.Type != "CERTIFICATE" {
 		return "", fmt.Errorf("%s holds no PEM certificate", certFile)
 	}
-	sum := sha256.Sum256(block.Bytes)
-	parts := make([]string, len(sum))
-	for i, b := range sum {
-		parts[i] = fmt.Sprintf("%02X", b)
-	}
-	return strings.Join(parts, ":"), nil
+	return zone.CertFingerprint(block.Bytes), nil
 }
 
 // fingerprintCommand is `pmgtm-agent fingerprint [flags]`: with the same

@@ -3,13 +3,11 @@ package provider
 import (
 	"crypto/sha256"
 	"crypto/tls"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/netip"
 	"net/url"
-	"strings"
 	"sync"
 
 	"github.com/hashicorp/terraform-plugin-framework/attr"
@@ -18,6 +16,7 @@ import (
 
 	"github.com/pmgtm/terraform-provider-pmgtm/internal/agentclient"
 	"github.com/pmgtm/terraform-provider-pmgtm/internal/model"
+	"github.com/pmgtm/terraform-provider-pmgtm/internal/zone"
 )
 
 // agentAccess is how the provider reaches one node's agent: its URL and
@@ -86,7 +85,7 @@ func nodeAttributes(computed bool) map[string]schema.Attribute {
 func credentialProblems(a agentAccess) []model.Problem {
 	var out []model.Problem
 	if a.Fingerprint != "" {
-		if _, err := parseFingerprint(a.Fingerprint); err != nil {
+		if _, err := zone.ParseCertFingerprint(a.Fingerprint); err != nil {
 			out = append(out, model.Problem{Attribute: attrAgentFingerprint, Summary: "Invalid fingerprint", Detail: err.Error()})
 		}
 	}
@@ -116,29 +115,6 @@ func plaintextProblem(agentURL string) *model.Problem {
 	return &model.Problem{Attribute: attrAgentURL, Summary: "Agent API in plaintext",
 		Detail: fmt.Sprintf("%s is not loopback, so the agent's token and every zone would cross the network in clear. "+
 			"Use https:// (the agent serves TLS by default) with %s pinning its certificate.", agentURL, attrAgentFingerprint)}
-}
-
-// parseFingerprint reads a SHA-256 fingerprint: 64 hex digits, colons and
-// a "sha256:" prefix allowed (as openssl and pmgtm-agent print them).
-func parseFingerprint(s string) ([]byte, error) {
-	t := strings.ToLower(strings.TrimSpace(s))
-	t = strings.TrimPrefix(strings.TrimPrefix(t, "sha256:"), "sha256 fingerprint=")
-	b, err := hex.DecodeString(strings.ReplaceAll(t, ":", ""))
-	if err != nil || len(b) != sha256.Size {
-		return nil, fmt.Errorf("%q is not a SHA-256 fingerprint: want 64 hex digits (colons allowed), as `pmgtm-agent fingerprint` or "+
-			"`openssl x509 -noout -fingerprint -sha256 -in cert.pem` print it", s)
-	}
-	return b, nil
-}
-
-// Fingerprint formats a certificate's SHA-256 fingerprint as openssl does.
-func Fingerprint(der []byte) string {
-	sum := sha256.Sum256(der)
-	parts := make([]string, len(sum))
-	for i, b := range sum {
-		parts[i] = fmt.Sprintf("%02X", b)
-	}
-	return strings.Join(parts, ":")
 }
 
 // agentTransports builds and keeps one HTTP client per distinct TLS
@@ -185,7 +161,7 @@ func (t *agentTransports) tlsConfig(a agentAccess) (*tls.Config, error) {
 		cfg.Certificates = []tls.Certificate{pair}
 	}
 	if a.Fingerprint != "" {
-		pin, err := parseFingerprint(a.Fingerprint)
+		pin, err := zone.ParseCertFingerprint(a.Fingerprint)
 		if err != nil {
 			return nil, err
 		}
@@ -200,7 +176,7 @@ func (t *agentTransports) tlsConfig(a agentAccess) (*tls.Config, error) {
 			if string(got[:]) != string(pin) {
 				return fmt.Errorf("the agent's certificate has fingerprint %s, but the node pins %s (%s); "+
 					"a different machine answers at this address, or the agent's certificate was replaced",
-					Fingerprint(cs.PeerCertificates[0].Raw), a.Fingerprint, attrAgentFingerprint)
+					zone.CertFingerprint(cs.PeerCertificates[0].Raw), a.Fingerprint, attrAgentFingerprint)
 			}
 			return nil
 		}

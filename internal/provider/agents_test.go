@@ -7,6 +7,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/pmgtm/terraform-provider-pmgtm/internal/zone"
 )
 
 // TestAgentAccess: a node's own token goes to its agent and nowhere else
@@ -21,7 +23,7 @@ func TestAgentAccess(t *testing.T) {
 		_, _ = w.Write([]byte(`{"status":"ok","zones":0}`))
 	}))
 	defer srv.Close()
-	fp := Fingerprint(srv.Certificate().Raw)
+	fp := zone.CertFingerprint(srv.Certificate().Raw)
 	c := &Clients{AgentToken: "provider-default-token",
 		agents: agentTransports{base: &tls.Config{MinVersion: tls.VersionTLS12}, timeout: func() *http.Client { return &http.Client{} }}}
 	ctx := context.Background()
