@@ -101,20 +101,8 @@ func TestCloudflareCost(t *testing.T) {
 	}
 	cf.Limit = cloudflare.RateLimit{Requests: 300, Window: 2 * time.Second, Block: time.Second}
 	p := cloudflareBackendFor(t, cf, "tok", "")
-	ctx := context.Background()
 	const n = 100
-	m := newManager(t, p, "default")
-	for i := range n {
-		if err := m.Ensure(ctx, testZone, fmt.Sprintf("h%d", i), ns1, EnsureOptions{}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	m = newManager(t, p, "default") // a later run: destroy
-	for i := range n {
-		if err := m.Release(ctx, testZone, fmt.Sprintf("h%d", i), EnsureOptions{Wrote: ns1}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	createThenDestroy(t, p, n)
 	calls := cf.Calls()
 	t.Logf("calls for %d hostnames created and destroyed: %v; throttled %d", n, calls, cf.Throttled())
 	if calls["GET /zones"] != 1 {
@@ -136,5 +124,24 @@ func TestCloudflareCost(t *testing.T) {
 	}
 	if left := len(cf.Records(testZone)); left != 300 {
 		t.Errorf("%d records left, want the 300 others", left)
+	}
+}
+
+// createThenDestroy creates n hostnames of ns1 in one run (one manager)
+// and destroys them in a later one, as two terraform commands would.
+func createThenDestroy(t *testing.T, p Backend, n int) {
+	t.Helper()
+	ctx := context.Background()
+	m := newManager(t, p, "default")
+	for i := range n {
+		if err := m.Ensure(ctx, testZone, fmt.Sprintf("h%d", i), ns1, EnsureOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m = newManager(t, p, "default")
+	for i := range n {
+		if err := m.Release(ctx, testZone, fmt.Sprintf("h%d", i), EnsureOptions{Wrote: ns1}); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

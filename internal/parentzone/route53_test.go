@@ -1,7 +1,6 @@
 package parentzone
 
 import (
-	"context"
 	"fmt"
 	"testing"
 
@@ -33,20 +32,8 @@ func TestRoute53Cost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
 	const n = 100
-	m := newManager(t, p, "default")
-	for i := range n {
-		if err := m.Ensure(ctx, testZone, fmt.Sprintf("h%d", i), ns1, EnsureOptions{}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	m = newManager(t, p, "default")
-	for i := range n {
-		if err := m.Release(ctx, testZone, fmt.Sprintf("h%d", i), EnsureOptions{Wrote: ns1}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	createThenDestroy(t, p, n)
 	calls, throttled := emu.Calls(), emu.Throttled()
 	t.Logf("calls for %d hostnames created and destroyed in a zone of 3,000 sets: %v; throttled %d", n, calls, throttled)
 	pages := (3000+2*n)/300 + 1

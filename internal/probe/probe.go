@@ -179,14 +179,14 @@ func Health(ctx context.Context, server netip.AddrPort, fqdn string, key []byte,
 	if r.Rcode != dns.RcodeSuccess || !r.Authoritative {
 		return "", 0, fmt.Errorf("%s answered %s, authoritative=%v; the node does not serve %s", name, dns.RcodeToString[r.Rcode], r.Authoritative, fqdn)
 	}
+	zoneName, _ := zone.CanonicalName(fqdn)
+	nodeName, _ := zone.CanonicalName(node)
 	for _, rr := range r.Answer {
 		txt, ok := rr.(*dns.TXT)
 		if !ok || !strings.EqualFold(txt.Hdr.Name, name) {
 			continue
 		}
 		rec, ok := zone.ParseHealthTXT(txt.Txt)
-		zoneName, _ := zone.CanonicalName(fqdn)
-		nodeName, _ := zone.CanonicalName(node)
 		switch {
 		case !ok:
 			continue

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"net/url"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
@@ -41,6 +42,21 @@ const (
 	attrAgentClientCert  = "agent_client_cert_pem"
 	attrAgentClientKey   = "agent_client_key_pem"
 )
+
+// agentCredentials are a node's own agent credentials as the schemas hold
+// them, on pmgtm_node and in each element of pmgtm_hostname.nodes.
+type agentCredentials struct {
+	Fingerprint   types.String `tfsdk:"agent_tls_fingerprint"`
+	Token         types.String `tfsdk:"agent_token"`
+	ClientCertPEM types.String `tfsdk:"agent_client_cert_pem"`
+	ClientKeyPEM  types.String `tfsdk:"agent_client_key_pem"`
+}
+
+// access is how to reach the agent at url with these credentials.
+func (c agentCredentials) access(url types.String) agentAccess {
+	return agentAccess{URL: known(url), Token: known(c.Token), Fingerprint: known(c.Fingerprint),
+		ClientCertPEM: known(c.ClientCertPEM), ClientKeyPEM: known(c.ClientKeyPEM)}
+}
 
 var nodeObjectTypes = map[string]attr.Type{
 	"nameserver": types.StringType, "ipv4": types.StringType, "ipv6": types.StringType, attrAgentURL: types.StringType,
@@ -120,9 +136,9 @@ func plaintextProblem(agentURL string) *model.Problem {
 // agentTransports builds and keeps one HTTP client per distinct TLS
 // setting, so that connections to an agent are reused across calls.
 type agentTransports struct {
-	base    *tls.Config // the provider's CA and client certificate
-	timeout func() *http.Client
-	log     *Clients // for logging and its masks; nil: no logging
+	base    *tls.Config   // the provider's CA and client certificate
+	timeout time.Duration // of one agent API call
+	log     *Clients      // for logging and its masks; nil: no logging
 	mu      sync.Mutex
 	clients map[string]*http.Client
 }
@@ -134,7 +150,7 @@ func (t *agentTransports) client(a agentAccess) *http.Client {
 	if c, ok := t.clients[key]; ok {
 		return c
 	}
-	c := t.timeout()
+	c := &http.Client{Timeout: t.timeout}
 	cfg, err := t.tlsConfig(a)
 	if err != nil {
 		c.Transport = failing{err}

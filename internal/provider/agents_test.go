@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pmgtm/terraform-provider-pmgtm/internal/zone"
 )
@@ -25,7 +26,7 @@ func TestAgentAccess(t *testing.T) {
 	defer srv.Close()
 	fp := zone.CertFingerprint(srv.Certificate().Raw)
 	c := &Clients{AgentToken: "provider-default-token",
-		agents: agentTransports{base: &tls.Config{MinVersion: tls.VersionTLS12}, timeout: func() *http.Client { return &http.Client{} }}}
+		agents: agentTransports{base: &tls.Config{MinVersion: tls.VersionTLS12}, timeout: 10 * time.Second}}
 	ctx := context.Background()
 
 	if _, err := c.agent(agentAccess{URL: srv.URL, Token: "node-own-token", Fingerprint: fp}).Health(ctx); err != nil {

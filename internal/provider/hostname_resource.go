@@ -90,20 +90,14 @@ type healthCheckValue struct {
 
 // nodeValue is one element of nodes, as pmgtm_node exports it.
 type nodeValue struct {
-	Nameserver    types.String `tfsdk:"nameserver"`
-	IPv4          types.String `tfsdk:"ipv4"`
-	IPv6          types.String `tfsdk:"ipv6"`
-	AgentURL      types.String `tfsdk:"agent_url"`
-	Fingerprint   types.String `tfsdk:"agent_tls_fingerprint"`
-	Token         types.String `tfsdk:"agent_token"`
-	ClientCertPEM types.String `tfsdk:"agent_client_cert_pem"`
-	ClientKeyPEM  types.String `tfsdk:"agent_client_key_pem"`
+	Nameserver types.String `tfsdk:"nameserver"`
+	IPv4       types.String `tfsdk:"ipv4"`
+	IPv6       types.String `tfsdk:"ipv6"`
+	AgentURL   types.String `tfsdk:"agent_url"`
+	agentCredentials
 }
 
-func (n nodeValue) access() agentAccess {
-	return agentAccess{URL: known(n.AgentURL), Token: known(n.Token), Fingerprint: known(n.Fingerprint),
-		ClientCertPEM: known(n.ClientCertPEM), ClientKeyPEM: known(n.ClientKeyPEM)}
-}
+func (n nodeValue) access() agentAccess { return n.agentCredentials.access(n.AgentURL) }
 
 func (r *HostnameResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
 	resp.TypeName = req.ProviderTypeName + "_hostname"

@@ -43,16 +43,13 @@ type NodeResource struct {
 }
 
 type nodeModel struct {
-	ID            types.String `tfsdk:"id"`
-	Zone          types.String `tfsdk:"zone"`
-	Name          types.String `tfsdk:"name"`
-	IPv4          types.String `tfsdk:"ipv4"`
-	IPv6          types.String `tfsdk:"ipv6"`
-	AgentURL      types.String `tfsdk:"agent_url"`
-	Fingerprint   types.String `tfsdk:"agent_tls_fingerprint"`
-	Token         types.String `tfsdk:"agent_token"`
-	ClientCertPEM types.String `tfsdk:"agent_client_cert_pem"`
-	ClientKeyPEM  types.String `tfsdk:"agent_client_key_pem"`
+	ID       types.String `tfsdk:"id"`
+	Zone     types.String `tfsdk:"zone"`
+	Name     types.String `tfsdk:"name"`
+	IPv4     types.String `tfsdk:"ipv4"`
+	IPv6     types.String `tfsdk:"ipv6"`
+	AgentURL types.String `tfsdk:"agent_url"`
+	agentCredentials
 	TTL           types.Int64  `tfsdk:"ttl"`
 	AdoptExisting types.Bool   `tfsdk:"adopt_existing"`
 	Nameserver    types.String `tfsdk:"nameserver"`
@@ -176,7 +173,7 @@ func (m *nodeModel) computed() {
 }
 
 func (m nodeModel) access() agentAccess {
-	return nodeValue{AgentURL: m.AgentURL, Fingerprint: m.Fingerprint, Token: m.Token, ClientCertPEM: m.ClientCertPEM, ClientKeyPEM: m.ClientKeyPEM}.access()
+	return m.agentCredentials.access(m.AgentURL)
 }
 
 func (r *NodeResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {

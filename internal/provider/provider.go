@@ -8,7 +8,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -201,7 +200,7 @@ func (p *PmgtmProvider) Configure(ctx context.Context, req provider.ConfigureReq
 		}
 		tlsConfig.Certificates = []tls.Certificate{pair}
 	}
-	clients.agents = agentTransports{base: tlsConfig, timeout: func() *http.Client { return &http.Client{Timeout: timeout} }, log: clients}
+	clients.agents = agentTransports{base: tlsConfig, timeout: timeout, log: clients}
 	resp.ResourceData = clients
 	resp.DataSourceData = clients
 }
