@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 
 	"github.com/pmgtm/terraform-provider-pmgtm/internal/agent"
+	"github.com/pmgtm/terraform-provider-pmgtm/internal/profiling"
 	"github.com/pmgtm/terraform-provider-pmgtm/internal/provider"
 )
 
@@ -32,10 +33,13 @@ func main() {
 	flag.BoolVar(&debug, "debug", false, "start the provider with support for debuggers like delve")
 	flag.Parse()
 
+	provider.QuietWhenNotLogging()
+	stopProfiling := profiling.Start()
 	err := providerserver.Serve(context.Background(), provider.New(version), providerserver.ServeOpts{
 		Address: "registry.terraform.io/pmgtm/pmgtm",
 		Debug:   debug,
 	})
+	stopProfiling()
 	if err != nil {
 		log.Fatal(err.Error())
 	}

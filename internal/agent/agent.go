@@ -242,6 +242,8 @@ func run(ctx context.Context, cfg Config, version string, log *slog.Logger) erro
 	apiLn = connlimit.Listener{Listener: apiLn, Limit: apiConns}
 	httpSrv.ConnState = func(c net.Conn, s http.ConnState) {
 		switch s {
+		case http.StateNew:
+			handler.ConnOpened()
 		case http.StateActive:
 			apiConns.Busy(c)
 		case http.StateIdle:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -105,6 +106,9 @@ func TestSelfFencingRedirectGuardAndDrain(t *testing.T) {
 	if !strings.Contains(metrics, `pmgtm_zone_withdrawn{zone="api.example.test.",mode="redirect"} 1`) ||
 		!strings.Contains(metrics, `pmgtm_zone_local_healthy{zone="api.example.test."} 0`) {
 		t.Fatalf("metrics do not show the withdrawal:\n%s", metrics)
+	}
+	if !regexp.MustCompile(`(?m)^pmgtm_api_connections_total [1-9]`).MatchString(metrics) {
+		t.Fatalf("metrics do not count the API connections made:\n%s", metrics)
 	}
 	if !strings.Contains(p.agents[0].Logs(), `"msg":"fencing state changed"`) || !strings.Contains(p.agents[0].Logs(), "fails its health check") {
 		t.Fatalf("the transition is not logged with its reason:\n%s", p.agents[0].Logs())

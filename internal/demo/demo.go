@@ -81,7 +81,7 @@ func Run(ctx context.Context, o Options) (err error) {
 	}()
 	fmt.Fprintln(d.Out, "pmgtm demo: DNS-delegation failover on loopback (BIND parent, two nodes, Unbound resolver)")
 
-	port, err := freePort(parentIP)
+	port, err := dnsrig.FreePort(parentIP)
 	if err != nil {
 		return err
 	}
@@ -296,24 +296,6 @@ func delegation(parent string) []string {
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
-
-// freePort returns a TCP and UDP port free on ip right now.
-func freePort(ip string) (int, error) {
-	for i := 0; i < 20; i++ {
-		l, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
-		if err != nil {
-			return 0, err
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		u, err := net.ListenPacket("udp", net.JoinHostPort(ip, fmt.Sprint(port)))
-		l.Close()
-		if err == nil {
-			u.Close()
-			return port, nil
-		}
-	}
-	return 0, errors.New("no free port")
-}
 
 func randomHex(n int) string {
 	b := make([]byte, n)

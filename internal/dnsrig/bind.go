@@ -5,10 +5,14 @@
 package dnsrig
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/miekg/dns"
@@ -32,6 +36,9 @@ type PrimaryOptions struct {
 	// for resolvers that iterate from root hints (Knot Resolver). Port
 	// must then be 53, where root hints point.
 	Root bool
+	// StatsPort, when set, opens BIND's JSON statistics channel on
+	// IP:StatsPort (BIND only; see Primary.Stats).
+	StatsPort int
 }
 
 // Primary is a running primary server of one zone (BIND, Knot DNS or
@@ -43,6 +50,28 @@ type Primary struct {
 	KeySecret string // base64, hmac-sha256
 	Dir       string
 	proc      *process
+	statsURL  string
+}
+
+// ServerStats are BIND's server counters: requests by opcode (QUERY,
+// UPDATE) and queries by type (AXFR, SOA, ...).
+type ServerStats struct {
+	Opcodes map[string]int64 `json:"opcodes"`
+	QTypes  map[string]int64 `json:"qtypes"`
+}
+
+// Stats reads the statistics channel (PrimaryOptions.StatsPort).
+func (b *Primary) Stats() (ServerStats, error) {
+	var s ServerStats
+	if b.statsURL == "" {
+		return s, errors.New("no statistics channel: set PrimaryOptions.StatsPort")
+	}
+	resp, err := http.Get(b.statsURL)
+	if err != nil {
+		return s, err
+	}
+	defer resp.Body.Close()
+	return s, json.NewDecoder(resp.Body).Decode(&s)
 }
 
 // NamedPath finds named, or returns "".
@@ -90,6 +119,10 @@ zone "%[6]s" {
 			return nil, err
 		}
 		conf += fmt.Sprintf("zone \".\" { type primary; file %q; };\n", rootFile)
+	}
+	if o.StatsPort != 0 {
+		conf += fmt.Sprintf("statistics-channels { inet %s port %d allow { %s; }; };\n", o.IP, o.StatsPort, o.IP)
+		b.statsURL = fmt.Sprintf("http://%s/json/v1/server", net.JoinHostPort(o.IP, strconv.Itoa(o.StatsPort)))
 	}
 	confFile := filepath.Join(o.Dir, "named.conf")
 	return b.start(o.Signing, "named", o.Dir, confFile, conf, b.Addr, o.Zone, named, "-g", "-c", confFile)

@@ -41,6 +41,10 @@ type Handler struct {
 	// Refused counts requests refused for authentication: without a
 	// valid token (unauthorized), or from a blocked address (blocked).
 	refused *refusals
+	// served counts authorized requests by route pattern, fixed at New;
+	// connections counts accepted API connections (see ConnOpened).
+	served      map[string]*atomic.Int64
+	connections *atomic.Int64
 }
 
 type refusals struct{ unauthorized, blocked atomic.Int64 }
@@ -50,15 +54,22 @@ func New(h Handler) *Handler {
 	h.mux = http.NewServeMux()
 	h.failures = newAuthLimit(time.Now)
 	h.refused = new(refusals)
-	h.mux.HandleFunc("PUT /v1/zones/{fqdn}", h.putZone)
-	h.mux.HandleFunc("GET /v1/zones/{fqdn}", h.getZone)
-	h.mux.HandleFunc("DELETE /v1/zones/{fqdn}", h.deleteZone)
-	h.mux.HandleFunc("PUT /v1/zones/{fqdn}/drain", h.drain)
-	h.mux.HandleFunc("GET /v1/zones", h.listZones)
-	h.mux.HandleFunc("GET /v1/health", h.health)
-	h.mux.HandleFunc("GET /metrics", h.metrics)
+	handlers := []http.HandlerFunc{h.putZone, h.getZone, h.deleteZone, h.drain, h.listZones, h.health, h.metrics}
+	h.served, h.connections = map[string]*atomic.Int64{}, new(atomic.Int64)
+	for i, route := range routes {
+		h.mux.HandleFunc(route, handlers[i])
+		h.served[route] = new(atomic.Int64)
+	}
 	return &h
 }
+
+// routes are the API's patterns, in the order metrics lists them.
+var routes = []string{"PUT /v1/zones/{fqdn}", "GET /v1/zones/{fqdn}", "DELETE /v1/zones/{fqdn}",
+	"PUT /v1/zones/{fqdn}/drain", "GET /v1/zones", "GET /v1/health", "GET /metrics"}
+
+// ConnOpened counts an accepted connection: a client that opens one per
+// request (no keep-alive) shows up as connections close to requests.
+func (h *Handler) ConnOpened() { h.connections.Add(1) }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The token is checked first: a valid token is never blocked, even from
@@ -67,6 +78,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// guesses, not the only thing between a guesser and the API.
 	if h.authorized(r) {
 		h.mux.ServeHTTP(w, r)
+		if c := h.served[r.Pattern]; c != nil {
+			c.Add(1)
+		}
 		return
 	}
 	client := remoteAddr(r)

@@ -233,6 +233,9 @@ func TestHealthAndMetrics(t *testing.T) {
 		`pmgtm_dns_queries_total{zone="api.example.com.",qtype="A",rcode="NOERROR"} 5`,
 		"pmgtm_zones 1",
 		`pmgtm_build_info{version="test"} 1`,
+		`pmgtm_api_requests_total{method="PUT",route="/v1/zones/{fqdn}"} 1`,
+		`pmgtm_api_requests_total{method="GET",route="/v1/health"} 1`,
+		`pmgtm_api_requests_total{method="DELETE",route="/v1/zones/{fqdn}"} 0`,
 	} {
 		if !strings.Contains(string(metrics), want) {
 			t.Errorf("metrics lack %q:\n%s", want, metrics)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"strings"
 
 	"github.com/pmgtm/terraform-provider-pmgtm/internal/agent/responder"
 	"github.com/pmgtm/terraform-provider-pmgtm/internal/zone"
@@ -58,6 +59,15 @@ func (h *Handler) metrics(w http.ResponseWriter, _ *http.Request) {
 	fmt.Fprintln(bw, "# TYPE pmgtm_api_auth_refused_total counter")
 	fmt.Fprintf(bw, "pmgtm_api_auth_refused_total{reason=\"unauthorized\"} %d\n", h.refused.unauthorized.Load())
 	fmt.Fprintf(bw, "pmgtm_api_auth_refused_total{reason=\"blocked\"} %d\n", h.refused.blocked.Load())
+	fmt.Fprintln(bw, "# HELP pmgtm_api_requests_total Authorized admin API requests, by method and route.")
+	fmt.Fprintln(bw, "# TYPE pmgtm_api_requests_total counter")
+	for _, route := range routes {
+		method, path, _ := strings.Cut(route, " ")
+		fmt.Fprintf(bw, "pmgtm_api_requests_total{method=%q,route=%q} %d\n", method, path, h.served[route].Load())
+	}
+	fmt.Fprintln(bw, "# HELP pmgtm_api_connections_total Admin API connections accepted.")
+	fmt.Fprintln(bw, "# TYPE pmgtm_api_connections_total counter")
+	fmt.Fprintf(bw, "pmgtm_api_connections_total %d\n", h.connections.Load())
 	fmt.Fprintln(bw, "# HELP pmgtm_build_info Agent version.")
 	fmt.Fprintln(bw, "# TYPE pmgtm_build_info gauge")
 	fmt.Fprintf(bw, "pmgtm_build_info{version=%q} 1\n", h.Version)

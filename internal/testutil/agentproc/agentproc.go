@@ -20,6 +20,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pmgtm/terraform-provider-pmgtm/internal/dnsrig"
 )
 
 var (
@@ -204,21 +206,11 @@ func (a *Agent) Alive() bool {
 // FreePort returns a port free for both UDP and TCP on ip.
 func FreePort(t testing.TB, ip string) int {
 	t.Helper()
-	for range 50 {
-		u, err := net.ListenPacket("udp", net.JoinHostPort(ip, "0"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := u.LocalAddr().(*net.UDPAddr).Port
-		l, err := net.Listen("tcp", net.JoinHostPort(ip, strconv.Itoa(port)))
-		u.Close()
-		if err == nil {
-			l.Close()
-			return port
-		}
+	port, err := dnsrig.FreePort(ip)
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatal("no free port")
-	return 0
+	return port
 }
 
 type syncBuffer struct {

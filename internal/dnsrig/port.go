@@ -1,0 +1,26 @@
+package dnsrig
+
+import (
+	"errors"
+	"net"
+	"strconv"
+)
+
+// FreePort returns a port free for both UDP and TCP on ip right now, as a
+// DNS server needs.
+func FreePort(ip string) (int, error) {
+	for range 50 {
+		u, err := net.ListenPacket("udp", net.JoinHostPort(ip, "0"))
+		if err != nil {
+			return 0, err
+		}
+		port := u.LocalAddr().(*net.UDPAddr).Port
+		l, err := net.Listen("tcp", net.JoinHostPort(ip, strconv.Itoa(port)))
+		u.Close()
+		if err == nil {
+			l.Close()
+			return port, nil
+		}
+	}
+	return 0, errors.New("no port free for both UDP and TCP on " + ip)
+}
