@@ -35,11 +35,11 @@ func BenchmarkReadState(b *testing.B) {
 	}
 	targets := []target{
 		{"cloudflare", &cf.Injector, func() Backend {
-			p, _ := NewCloudflare(CloudflareConfig{APIToken: "tok", HTTPClient: cf.Client()})
+			p, _ := NewCloudflare(CloudflareConfig{APIToken: "tok", HTTPClient: cf.Client(), Limit: NoRateLimit})
 			return p
 		}, nil},
 		{"route53", &r53.Injector, func() Backend {
-			p, _ := NewRoute53(Route53Config{AccessKeyID: "AKIDBENCH", SecretAccessKey: "s"})
+			p, _ := NewRoute53(Route53Config{AccessKeyID: "AKIDBENCH", SecretAccessKey: "s", Limit: NoRateLimit})
 			return p
 		}, nil},
 	}

@@ -34,6 +34,11 @@ type CloudflareConfig struct {
 	// blocks a token for several minutes after 1,200 requests in 5
 	// minutes. Default 6 minutes; the operation's timeout bounds it too.
 	MaxWait time.Duration
+	// Limit is the client's own request budget, shared by every backend
+	// of the same token in this process; zero means CloudflareLimit.
+	Limit RateLimit
+	// OnWait is told of each wait for that budget.
+	OnWait WaitFunc
 }
 
 // NewCloudflare returns a Cloudflare backend: pmgtm's own client of the
@@ -59,6 +64,10 @@ func NewCloudflare(cfg CloudflareConfig) (Backend, error) {
 	if hc == nil {
 		hc = &http.Client{Timeout: 60 * time.Second}
 	}
+	if cfg.Limit == (RateLimit{}) {
+		cfg.Limit = CloudflareLimit
+	}
+	hc = limitedClient(hc, account("cloudflare", cfg.APIToken), cfg.Limit, cfg.OnWait)
 	maxWait := cfg.MaxWait
 	if maxWait <= 0 {
 		maxWait = 6 * time.Minute

@@ -15,7 +15,7 @@ import (
 
 func cloudflareBackendFor(t *testing.T, cf *cloudflare.Emulator, token, zoneID string) Backend {
 	t.Helper()
-	p, err := NewCloudflare(CloudflareConfig{APIToken: token, ZoneID: zoneID, HTTPClient: cf.Client()})
+	p, err := NewCloudflare(CloudflareConfig{APIToken: token, ZoneID: zoneID, HTTPClient: cf.Client(), Limit: NoRateLimit})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -88,7 +88,7 @@ func backends(t *testing.T) []backend {
 	t.Cleanup(cf.Close)
 	out = append(out, backend{name: "cloudflare-emulator", faults: &cf.Injector, writePath: "/dns_records",
 		newProvider: func(t *testing.T) Backend {
-			p, err := NewCloudflare(CloudflareConfig{APIToken: "cf-test-token", HTTPClient: cf.Client()})
+			p, err := NewCloudflare(CloudflareConfig{APIToken: "cf-test-token", HTTPClient: cf.Client(), Limit: NoRateLimit})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -108,7 +108,7 @@ func backends(t *testing.T) []backend {
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
 	out = append(out, backend{name: "route53-emulator", faults: &r53.Injector, writePath: "/rrset",
 		newProvider: func(t *testing.T) Backend {
-			p, err := NewRoute53(Route53Config{AccessKeyID: "AKIDPMGTMTEST", SecretAccessKey: "secret", MaxRetries: 2})
+			p, err := NewRoute53(Route53Config{AccessKeyID: "AKIDPMGTMTEST", SecretAccessKey: "secret", MaxRetries: 2, Limit: NoRateLimit})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -232,13 +232,27 @@ func TestConformance(t *testing.T) {
 					}
 				}
 				set("lb1.example.test.", "lb2.example.test.", "lb3.example.test.")
-				before := m.Calls.Delete.Load()
+				_, atomic := p.(Changer)
+				if atomic && (m.Calls.Change.Load() != 1 || m.Calls.Append.Load() != 0) {
+					t.Fatalf("a new name's marker and NS set took %d changes and %d appends, want one change", m.Calls.Change.Load(), m.Calls.Append.Load())
+				}
+				writes := func() int64 { return m.Calls.Delete.Load() + m.Calls.Change.Load() + m.Calls.Append.Load() }
+				before := writes()
 				set("lb1.example.test.", "lb3.example.test.")
-				if d := m.Calls.Delete.Load() - before; d != 1 {
-					t.Fatalf("removing one member took %d delete calls", d)
+				if d := writes() - before; d != 1 {
+					t.Fatalf("removing one member took %d write calls", d)
 				}
 				set("lb1.example.test.", "lb3.example.test.", "lb4.example.test.")
-				_ = m.Release(ctx, testZone, api, EnsureOptions{Wrote: []RRSet{{Type: "NS", Values: []string{"lb1.example.test.", "lb3.example.test.", "lb4.example.test."}}}})
+				before = writes()
+				if err := m.Release(ctx, testZone, api, EnsureOptions{Wrote: []RRSet{{Type: "NS", Values: []string{"lb1.example.test.", "lb3.example.test.", "lb4.example.test."}}}}); err != nil {
+					t.Fatal(err)
+				}
+				if d := writes() - before; atomic && d != 1 {
+					t.Fatalf("releasing the NS set and the marker took %d write calls, want one change", d)
+				}
+				if s := fresh(t, p, api); len(s.Records) != 0 || s.Marked() {
+					t.Fatalf("after release: %+v", s)
+				}
 			})
 
 			t.Run("in-place change in a later run", func(t *testing.T) {

@@ -90,6 +90,7 @@ var signerTypes = map[string]bool{
 // Calls counts what the manager asked of the backend.
 type Calls struct {
 	List, Append, Delete atomic.Int64
+	Change               atomic.Int64 // deletions and additions in one call (Changer)
 }
 
 // Manager reads and changes one backend's zones on behalf of one owner id.
@@ -291,7 +292,11 @@ func (m *Manager) ensureOnce(ctx context.Context, zone, name string, want []RRSe
 	if err := m.checkConflicts(zone, name, state, types, z.records, opts); err != nil {
 		return err
 	}
-	if text := MarkerText(m.holder(opts), types); len(state.Markers) != 1 || state.Markers[0].Text != text {
+	text := MarkerText(m.holder(opts), types)
+	if c, ok := m.provider.(Changer); ok {
+		return m.changeAtOnce(ctx, c, zone, name, text, want, state, opts, z)
+	}
+	if len(state.Markers) != 1 || state.Markers[0].Text != text {
 		if err := m.writeMarker(ctx, zone, name, text, opts, z); err != nil {
 			return err
 		}
@@ -301,6 +306,80 @@ func (m *Manager) ensureOnce(ctx context.Context, zone, name string, want []RRSe
 			return err
 		}
 	}
+	return nil
+}
+
+// Changer is a backend that applies deletions and additions together, as
+// one atomic change (an RFC 2136 UPDATE message carries both): a name's
+// marker and its whole NS change then cost one round trip, and no reader
+// ever sees a state between them.
+type Changer interface {
+	ChangeRecords(ctx context.Context, zone string, del, add []libdns.Record) error
+}
+
+// changeAtOnce makes name's marker text and want in one Changer call.
+func (m *Manager) changeAtOnce(ctx context.Context, c Changer, zone, name, text string, want []RRSet, state NameState, opts EnsureOptions, z *zoneCache) error {
+	var del, add []Record
+	mk := Record{Name: MarkerName(name), Type: "TXT", TTL: markerTTL, Value: text}
+	if k := mk.key(); !slices.ContainsFunc(z.records, func(r Record) bool { return r.key() == k }) {
+		add = append(add, mk)
+	}
+	del = slices.DeleteFunc(m.ownMarkers(name, opts, z.records), func(r Record) bool { return r.Value == text })
+	for _, w := range want {
+		d, a := diffSet(name, w, state.Of(w.Type))
+		del, add = append(del, d...), append(add, a...)
+	}
+	return m.change(ctx, c, zone, del, add, z)
+}
+
+// diffSet lists what turns have into w: a TTL change is the value deleted
+// and added again, which one atomic change makes without a gap.
+func diffSet(name string, w RRSet, have []Record) (del, add []Record) {
+	wanted := map[string]bool{}
+	for _, v := range w.Values {
+		r := Record{Name: name, Type: w.Type, TTL: w.TTL, Value: normalValue(w.Type, v)}
+		wanted[r.Value] = true
+		i := slices.IndexFunc(have, func(h Record) bool { return h.Value == r.Value })
+		if i < 0 || have[i].TTL != w.TTL {
+			add = append(add, r)
+		}
+		if i >= 0 && have[i].TTL != w.TTL {
+			del = append(del, have[i])
+		}
+	}
+	for _, h := range have {
+		if !wanted[h.Value] {
+			del = append(del, h)
+		}
+	}
+	return del, add
+}
+
+// change applies del and add in one call and updates the cache.
+func (m *Manager) change(ctx context.Context, c Changer, zone string, del, add []Record, z *zoneCache) error {
+	if len(del) == 0 && len(add) == 0 {
+		return nil
+	}
+	nativeDel, err := toNative(del)
+	if err != nil {
+		return err
+	}
+	nativeAdd, err := toNative(add)
+	if err != nil {
+		return err
+	}
+	m.Calls.Change.Add(1)
+	if err := m.traced(ctx, "change", zone, append(slices.Clip(del), add...), func() error {
+		return c.ChangeRecords(ctx, fqdn(zone), nativeDel, nativeAdd)
+	}); err != nil {
+		return err
+	}
+	gone := map[recordKey]bool{}
+	for _, r := range del {
+		gone[r.key()] = true
+	}
+	z.records = slices.DeleteFunc(z.records, func(r Record) bool { return gone[r.key()] })
+	z.records = append(z.records, add...)
 	return nil
 }
 
@@ -325,7 +404,7 @@ func (m *Manager) replaceSet(ctx context.Context, r SetReplacer, zone, name stri
 	if err := m.traced(ctx, "replace", zone, want, func() error { return r.ReplaceSet(ctx, fqdn(zone), native) }); err != nil {
 		return fmt.Errorf("replacing the %s records at %s: %w", w.Type, fqName(name, zone), err)
 	}
-	gone := map[string]bool{}
+	gone := map[recordKey]bool{}
 	for _, h := range have {
 		gone[h.key()] = true
 	}
@@ -416,7 +495,7 @@ func (m *Manager) writeMarker(ctx context.Context, zone, name, text string, opts
 	mk := Record{Name: MarkerName(name), Type: "TXT", TTL: markerTTL, Value: text}
 	old := m.ownMarkers(name, opts, z.records)
 	old = slices.DeleteFunc(old, func(r Record) bool { return r.Value == text })
-	if !slices.ContainsFunc(z.records, func(r Record) bool { return r.key() == mk.key() }) {
+	if k := mk.key(); !slices.ContainsFunc(z.records, func(r Record) bool { return r.key() == k }) {
 		if err := m.add(ctx, zone, []Record{mk}, z); err != nil {
 			return fmt.Errorf("writing ownership marker %s: %w", fqName(mk.Name, zone), err)
 		}
@@ -509,8 +588,10 @@ func (m *Manager) Release(ctx context.Context, zone, name string, opts EnsureOpt
 				ours = append(ours, r)
 			}
 		}
-		err := m.remove(ctx, zone, ours, z)
-		if err == nil {
+		var err error
+		if c, ok := m.provider.(Changer); ok {
+			err = m.change(ctx, c, zone, append(ours, m.ownMarkers(name, opts, z.records)...), nil, z)
+		} else if err = m.remove(ctx, zone, ours, z); err == nil {
 			err = m.remove(ctx, zone, m.ownMarkers(name, opts, z.records), z)
 		}
 		if err != nil {
@@ -630,7 +711,7 @@ func (m *Manager) remove(ctx context.Context, zone string, recs []Record, z *zon
 	}); err != nil {
 		return err
 	}
-	gone := map[string]bool{}
+	gone := map[recordKey]bool{}
 	for _, r := range recs {
 		gone[r.key()] = true
 	}

@@ -28,8 +28,13 @@ func (r Record) String() string {
 	return fmt.Sprintf("%s %d %s %s", r.Name, r.TTL, r.Type, r.Value)
 }
 
-// key identifies a record regardless of TTL.
-func (r Record) key() string { return r.Name + " " + r.Type + " " + r.Value }
+// recordKey identifies a record regardless of TTL. A struct, not a joined
+// string: the zone cache compares every record against it on each write,
+// and building a string per record made a write cost allocations in
+// proportion to the zone's size.
+type recordKey struct{ name, rtype, value string }
+
+func (r Record) key() recordKey { return recordKey{r.Name, r.Type, r.Value} }
 
 // fromLibdns converts a listed record. Names and targets are lower-cased
 // and targets made fully qualified, so records compare across backends.

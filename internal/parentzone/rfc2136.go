@@ -312,31 +312,33 @@ func (b *rfc2136Backend) ProbeWrite(ctx context.Context, zone string) error {
 }
 
 func (b *rfc2136Backend) AppendRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
-	return recs, b.update(ctx, zone, recs, true)
+	return recs, b.ChangeRecords(ctx, zone, nil, recs)
 }
 
 func (b *rfc2136Backend) DeleteRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
-	return recs, b.update(ctx, zone, recs, false)
+	return recs, b.ChangeRecords(ctx, zone, recs, nil)
 }
 
-// update adds or removes exactly recs in one UPDATE message, then reads
-// them back: a write that the server acknowledged but did not make fails
-// here, naming the record.
-func (b *rfc2136Backend) update(ctx context.Context, zone string, recs []libdns.Record, add bool) error {
+// ChangeRecords removes del and adds add in one UPDATE message, which the
+// server applies atomically and in order, then reads them back: a write
+// that the server acknowledged but did not make fails here, naming the
+// record.
+func (b *rfc2136Backend) ChangeRecords(ctx context.Context, zone string, del, add []libdns.Record) error {
 	zone = dns.Fqdn(zone)
 	m := new(dns.Msg).SetUpdate(zone)
-	rrs := make([]dns.RR, 0, len(recs))
-	for _, rec := range recs {
-		rr, err := toRR(rec, zone)
-		if err != nil {
-			return fmt.Errorf("invalid record %+v: %w", rec.RR(), err)
-		}
-		rrs = append(rrs, rr)
+	delRRs, err := toRRs(del, zone)
+	if err != nil {
+		return err
 	}
-	if add {
-		m.Insert(rrs)
-	} else {
-		m.Remove(rrs)
+	addRRs, err := toRRs(add, zone)
+	if err != nil {
+		return err
+	}
+	if len(delRRs) > 0 {
+		m.Remove(delRRs)
+	}
+	if len(addRRs) > 0 {
+		m.Insert(addRRs)
 	}
 	resp, err := b.exchange(ctx, m)
 	if err != nil {
@@ -345,12 +347,33 @@ func (b *rfc2136Backend) update(ctx context.Context, zone string, recs []libdns.
 	if err := b.rcodeError(resp, "update", zone); err != nil {
 		return err
 	}
-	return b.readBack(ctx, zone, rrs, add)
+	// A record deleted and added again (a TTL change) must be present.
+	readded := map[string]bool{}
+	for _, rr := range addRRs {
+		readded[rdata(rr)+" "+strings.ToLower(rr.Header().Name)] = true
+	}
+	gone := slices.DeleteFunc(slices.Clone(delRRs), func(rr dns.RR) bool { return readded[rdata(rr)+" "+strings.ToLower(rr.Header().Name)] })
+	if err := b.readBack(ctx, addRRs, true); err != nil {
+		return err
+	}
+	return b.readBack(ctx, gone, false)
+}
+
+func toRRs(recs []libdns.Record, zone string) ([]dns.RR, error) {
+	rrs := make([]dns.RR, 0, len(recs))
+	for _, rec := range recs {
+		rr, err := toRR(rec, zone)
+		if err != nil {
+			return nil, fmt.Errorf("invalid record %+v: %w", rec.RR(), err)
+		}
+		rrs = append(rrs, rr)
+	}
+	return rrs, nil
 }
 
 // readBack asks the server, signed, for each changed name and type and
 // checks that every record is there (add) or gone (remove).
-func (b *rfc2136Backend) readBack(ctx context.Context, zone string, rrs []dns.RR, add bool) error {
+func (b *rfc2136Backend) readBack(ctx context.Context, rrs []dns.RR, add bool) error {
 	type key struct {
 		name  string
 		rtype uint16

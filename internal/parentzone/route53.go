@@ -30,6 +30,11 @@ type Route53Config struct {
 	SecretAccessKey string
 	SessionToken    string
 	MaxRetries      int
+	// Limit is the client's own request budget, shared by every backend
+	// of the same account in this process; zero means Route53Limit.
+	Limit RateLimit
+	// OnWait is told of each wait for that budget.
+	OnWait WaitFunc
 }
 
 // NewRoute53 returns a Route 53 backend: pmgtm's own client on the AWS SDK.
@@ -61,9 +66,23 @@ func NewRoute53(cfg Route53Config) (Backend, error) {
 	if cfg.AccessKeyID != "" {
 		opts = append(opts, config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(cfg.AccessKeyID, cfg.SecretAccessKey, cfg.SessionToken)))
 	}
+	if cfg.Limit == (RateLimit{}) {
+		cfg.Limit = Route53Limit
+	}
+	// The limit is per account; the access key (or the profile, for the
+	// credential chain) stands for it.
+	who := cfg.AccessKeyID
+	if who == "" {
+		who = "profile:" + cfg.Profile
+	}
 	awsCfg, err := config.LoadDefaultConfig(context.Background(), opts...)
 	if err != nil {
 		return nil, fmt.Errorf("route53: loading the AWS configuration: %w", err)
+	}
+	// Around the client the SDK built (which carries AWS_CA_BUNDLE and the
+	// like), so that every attempt, retries included, waits for the budget.
+	if cfg.Limit.Every > 0 {
+		awsCfg.HTTPClient = &limitedDoer{base: awsCfg.HTTPClient, limit: sharedLimiter(account("route53", who), cfg.Limit), onWait: cfg.OnWait}
 	}
 	return &route53Backend{client: r53.NewFromConfig(awsCfg), zoneID: strings.TrimPrefix(cfg.HostedZoneID, "/hostedzone/"),
 		ids: map[string]string{}, sets: map[string]map[setKey]r53types.ResourceRecordSet{}}, nil

@@ -28,7 +28,7 @@ func TestRoute53Cost(t *testing.T) {
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 	t.Setenv("AWS_CONFIG_FILE", "/dev/null")
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-	p, err := NewRoute53(Route53Config{AccessKeyID: "AKIDCOST", SecretAccessKey: "secret", MaxRetries: 10})
+	p, err := NewRoute53(Route53Config{AccessKeyID: "AKIDCOST", SecretAccessKey: "secret", MaxRetries: 10, Limit: NoRateLimit})
 	if err != nil {
 		t.Fatal(err)
 	}

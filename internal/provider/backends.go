@@ -34,9 +34,10 @@ type backendConfig interface {
 	// values are the block's values, to hold off configuring while one is
 	// unknown.
 	values() []types.String
-	// backend builds the host's client; a *parentzone.ConfigError names
-	// the attribute at fault.
-	backend() (parentzone.Backend, error)
+	// backend builds the host's client, whose waits for the host's
+	// request budget go to onWait; a *parentzone.ConfigError names the
+	// attribute at fault.
+	backend(onWait parentzone.WaitFunc) (parentzone.Backend, error)
 	// secrets are the block's secret values, masked in logs.
 	secrets() []string
 }
@@ -81,7 +82,8 @@ func (m *rfc2136Model) secrets() []string {
 	return []string{valueOr(m.KeySecret, "PMGTM_RFC2136_KEY_SECRET")}
 }
 
-func (m *rfc2136Model) backend() (parentzone.Backend, error) {
+// An RFC 2136 primary publishes no request budget: none is kept.
+func (m *rfc2136Model) backend(parentzone.WaitFunc) (parentzone.Backend, error) {
 	return parentzone.NewRFC2136(parentzone.RFC2136Config{
 		Server:       valueOr(m.Server, "PMGTM_RFC2136_SERVER"),
 		KeyName:      valueOr(m.KeyName, "PMGTM_RFC2136_KEY_NAME"),
@@ -114,9 +116,9 @@ func (m *cloudflareModel) secrets() []string {
 	return []string{valueOr(m.APIToken, "CLOUDFLARE_API_TOKEN")}
 }
 
-func (m *cloudflareModel) backend() (parentzone.Backend, error) {
+func (m *cloudflareModel) backend(onWait parentzone.WaitFunc) (parentzone.Backend, error) {
 	return parentzone.NewCloudflare(parentzone.CloudflareConfig{APIToken: valueOr(m.APIToken, "CLOUDFLARE_API_TOKEN"),
-		ZoneID: valueOr(m.ZoneID, "CLOUDFLARE_ZONE_ID"), BaseURL: valueOr(m.BaseURL, "CLOUDFLARE_BASE_URL")})
+		ZoneID: valueOr(m.ZoneID, "CLOUDFLARE_ZONE_ID"), BaseURL: valueOr(m.BaseURL, "CLOUDFLARE_BASE_URL"), OnWait: onWait})
 }
 
 type route53Model struct {
@@ -144,10 +146,10 @@ func (m *route53Model) values() []types.String {
 
 func (m *route53Model) secrets() []string { return []string{valueOr(m.SecretAccessKey, "")} }
 
-func (m *route53Model) backend() (parentzone.Backend, error) {
+func (m *route53Model) backend(onWait parentzone.WaitFunc) (parentzone.Backend, error) {
 	return parentzone.NewRoute53(parentzone.Route53Config{
 		Region: valueOr(m.Region, ""), HostedZoneID: valueOr(m.HostedZoneID, ""),
 		Profile: valueOr(m.Profile, ""), AccessKeyID: valueOr(m.AccessKeyID, ""),
-		SecretAccessKey: valueOr(m.SecretAccessKey, ""),
+		SecretAccessKey: valueOr(m.SecretAccessKey, ""), OnWait: onWait,
 	})
 }

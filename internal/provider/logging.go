@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-log/tflog"
@@ -16,6 +17,7 @@ import (
 //	INFO   apply step            hostname, step (push, verify, delegate, undelegate, remove), node
 //	DEBUG  parent zone call      zone, operation, records, status, latency_ms, error
 //	INFO   parent zone retry     attempt, delay_ms, cause
+//	DEBUG  parent zone rate limit waited_ms (the client's own budget, Cloudflare and Route 53)
 //	DEBUG  agent call            method, url, status, latency_ms, error
 //	DEBUG  dns verification      fqdn, node, addresses, serial, status, latency_ms, error
 //
@@ -48,6 +50,10 @@ func (c *Clients) logParentCall(ctx context.Context, call parentzone.Call) {
 	tflog.Debug(c.masked(ctx), "parent zone call", fields)
 }
 
+func logRateWait(ctx context.Context, waited time.Duration) {
+	tflog.Debug(ctx, "parent zone rate limit", map[string]any{"waited_ms": waited.Milliseconds()})
+}
+
 func (c *Clients) logParentRetry(ctx context.Context, e parentzone.RetryEvent) {
 	tflog.Info(c.masked(ctx), "parent zone retry", map[string]any{"attempt": e.Attempt, "delay_ms": e.Delay.Milliseconds(), "cause": e.Err.Error()})
 }
@@ -60,8 +66,10 @@ func logStep(ctx context.Context, step, fqdn string, node any) {
 	tflog.Info(ctx, "apply step", fields)
 }
 
+// The serial is text: go-plugin reads log fields as JSON, and a number as
+// large as a serial came out in exponent form (1.796e+09).
 func (c *Clients) logVerification(ctx context.Context, fqdn, node string, addrs any, serial uint32, start time.Time, err error) {
-	fields := map[string]any{"fqdn": fqdn, "node": node, "addresses": addrs, "serial": serial, "status": "ok",
+	fields := map[string]any{"fqdn": fqdn, "node": node, "addresses": addrs, "serial": strconv.FormatUint(uint64(serial), 10), "status": "ok",
 		"latency_ms": time.Since(start).Milliseconds()}
 	if err != nil {
 		fields["status"], fields["error"] = "error", err.Error()

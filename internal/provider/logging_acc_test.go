@@ -65,7 +65,7 @@ resource "pmgtm_hostname" "api" {
 	// Fields come in any order: a line matches when it holds every part.
 	lines := strings.Split(log, "\n")
 	for _, want := range [][]string{
-		{"parent zone call:", "operation=list"}, {"parent zone call:", "operation=append"}, {"parent zone call:", "operation=delete"},
+		{"parent zone call:", "operation=list"}, {"parent zone call:", "operation=change"},
 		{"agent call:", "method=PUT", "status=20"}, {"agent call:", "method=DELETE"},
 		{"dns verification:", "fqdn=api.example.test", "status=ok"},
 		{"[INFO]", "apply step:", "step=push"}, {"[INFO]", "apply step:", "step=verify"}, {"[INFO]", "apply step:", "step=delegate"},

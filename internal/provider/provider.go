@@ -143,7 +143,7 @@ func (p *PmgtmProvider) Configure(ctx context.Context, req provider.ConfigureReq
 			fmt.Sprintf("The provider block has %d of %s (%v); pmgtm needs exactly one, the host of the zone that delegates your hostnames.", len(configs), strings.Join(all, ", "), names))
 		return
 	}
-	backend, err := configs[0].backend()
+	backend, err := configs[0].backend(logRateWait)
 	var cfgErr *parentzone.ConfigError
 	switch {
 	case errors.As(err, &cfgErr):
