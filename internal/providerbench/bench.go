@@ -10,6 +10,8 @@ package providerbench
 
 import (
 	"bufio"
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -66,6 +68,18 @@ type Result struct {
 	// CPU seconds of the whole command (terraform and its plugins) and of
 	// the provider processes alone.
 	FloorCPU, CPU, ProviderCPU map[string]float64
+	// Sized is terraform_data x N again, each instance carrying as many
+	// state bytes as a pmgtm_hostname (StateBytes): Terraform rewrites the
+	// whole state after every resource, so its own cost grows with the
+	// size of each instance's state, not only with N.
+	Sized      map[string]time.Duration
+	StateBytes int
+}
+
+// AboveSized is pmgtm's cost per hostname above terraform_data of the
+// same state size: what the provider itself adds.
+func (r Result) AboveSized(phase string) time.Duration {
+	return (r.Pmgtm[phase] - r.Sized[phase]) / time.Duration(r.N)
 }
 
 // PerHostname is pmgtm's cost above the floor for one hostname.
@@ -136,7 +150,7 @@ func (r *rig) stop() {
 func (r *rig) measure(n int) (Result, error) {
 	res := Result{N: n, Floor: map[string]time.Duration{}, Pmgtm: map[string]time.Duration{},
 		Counts: map[string]Counts{}, PeakRSS: map[string]int64{},
-		FloorCPU: map[string]float64{}, CPU: map[string]float64{}, ProviderCPU: map[string]float64{}}
+		FloorCPU: map[string]float64{}, CPU: map[string]float64{}, ProviderCPU: map[string]float64{}, Sized: map[string]time.Duration{}}
 	floor, err := r.workdir(fmt.Sprintf("floor-%d", n), floorConfig)
 	if err != nil {
 		return res, err
@@ -152,7 +166,7 @@ func (r *rig) measure(n int) (Result, error) {
 	for _, phase := range phases {
 		// Interleaved, so that a machine that slows down part way hits
 		// both sides alike.
-		took, cpu, _, err := r.terraform(floor, n, phase, "")
+		took, cpu, _, err := r.terraform(floor, n, phase, "", "")
 		if err != nil {
 			return res, err
 		}
@@ -162,7 +176,7 @@ func (r *rig) measure(n int) (Result, error) {
 			return res, err
 		}
 		profiles := filepath.Join(r.Dir, "profiles", fmt.Sprintf("%d-%s", n, phase))
-		took, cpu, out, err := r.terraform(pm, n, phase, profiles)
+		took, cpu, out, err := r.terraform(pm, n, phase, profiles, "")
 		if err != nil {
 			return res, err
 		}
@@ -179,8 +193,73 @@ func (r *rig) measure(n int) (Result, error) {
 		fmt.Fprintf(r.Log, "N=%d %-8s terraform_data %6.2fs (cpu %.1fs)  pmgtm %6.2fs (cpu %.1fs, provider %.1fs)  %+.1f ms per hostname\n",
 			n, phase, res.Floor[phase].Seconds(), res.FloorCPU[phase], took.Seconds(), cpu, used.CPUSeconds,
 			float64(res.PerHostname(phase).Microseconds())/1000)
+		if phase == "apply" {
+			if res.StateBytes, err = instanceBytes(pm, "pmgtm_hostname"); err != nil {
+				return res, err
+			}
+		}
+	}
+	if res.StateBytes == 0 {
+		return res, nil
+	}
+	sized, err := r.workdir(fmt.Sprintf("sized-%d", n), sizedConfig)
+	if err != nil {
+		return res, err
+	}
+	// terraform_data keeps its input twice (input and output).
+	blob := strings.Repeat("x", max(0, res.StateBytes-300)/2)
+	for _, phase := range phases {
+		took, _, _, err := r.terraform(sized, n, phase, "", blob)
+		if err != nil {
+			return res, err
+		}
+		res.Sized[phase] = took
+		if phase == "apply" {
+			got, err := instanceBytes(sized, "terraform_data")
+			if err != nil {
+				return res, err
+			}
+			fmt.Fprintf(r.Log, "state bytes per instance: pmgtm_hostname %d, sized terraform_data %d\n", res.StateBytes, got)
+		}
+		fmt.Fprintf(r.Log, "N=%d %-8s terraform_data of the same state size %6.2fs  pmgtm %+.1f ms per hostname above it\n",
+			n, phase, took.Seconds(), float64(res.AboveSized(phase).Microseconds())/1000)
 	}
 	return res, nil
+}
+
+// instanceBytes is the mean size of one instance of rtype in dir's state
+// file, indented as Terraform writes it.
+func instanceBytes(dir, rtype string) (int, error) {
+	data, err := os.ReadFile(filepath.Join(dir, "terraform.tfstate"))
+	if err != nil {
+		return 0, err
+	}
+	var st struct {
+		Resources []struct {
+			Type      string            `json:"type"`
+			Instances []json.RawMessage `json:"instances"`
+		} `json:"resources"`
+	}
+	if err := json.Unmarshal(data, &st); err != nil {
+		return 0, err
+	}
+	total, count := 0, 0
+	for _, res := range st.Resources {
+		if res.Type != rtype {
+			continue
+		}
+		for _, in := range res.Instances {
+			var b bytes.Buffer
+			if err := json.Indent(&b, in, "        ", "  "); err != nil {
+				return 0, err
+			}
+			total, count = total+b.Len(), count+1
+		}
+	}
+	if count == 0 {
+		return 0, fmt.Errorf("no %s in %s's state", rtype, dir)
+	}
+	return total / count, nil
 }
 
 // check verifies the parent after each command: N delegations of three
@@ -233,6 +312,16 @@ variable "n" { type = number }
 resource "terraform_data" "h" {
   count = var.n
   input = "h${count.index}"
+}
+`
+
+const sizedConfig = `
+variable "n" { type = number }
+variable "blob" { type = string }
+
+resource "terraform_data" "h" {
+  count = var.n
+  input = { name = "h${count.index}", state = var.blob }
 }
 `
 
@@ -296,7 +385,7 @@ func (r *rig) workdir(name, config string) (string, error) {
 
 // terraform runs one phase in dir and returns its wall time, the CPU time
 // of terraform and every plugin it ran, and its output.
-func (r *rig) terraform(dir string, n int, phase, profiles string) (time.Duration, float64, string, error) {
+func (r *rig) terraform(dir string, n int, phase, profiles, blob string) (time.Duration, float64, string, error) {
 	args := map[string][]string{
 		"plan":    {"plan", "-input=false", "-no-color", "-lock=false"},
 		"apply":   {"apply", "-auto-approve", "-input=false", "-no-color"},
@@ -315,7 +404,7 @@ func (r *rig) terraform(dir string, n int, phase, profiles string) (time.Duratio
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "TF_CLI_CONFIG_FILE="+rc, "TF_IN_AUTOMATION=1", "CHECKPOINT_DISABLE=1",
 		"TF_VAR_n="+strconv.Itoa(n), "TF_VAR_server="+r.parent.Addr, "TF_VAR_tsig_secret="+r.parent.KeySecret,
-		"TF_VAR_agent_token="+r.token)
+		"TF_VAR_agent_token="+r.token, "TF_VAR_blob="+blob)
 	if profiles != "" {
 		if err := os.MkdirAll(profiles, 0o755); err != nil {
 			return 0, 0, "", err
