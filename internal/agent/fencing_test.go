@@ -18,6 +18,7 @@ import (
 
 // newLocalLB starts a node's stand-in load balancer on a loopback port.
 func newLocalLB(t *testing.T) *dnsrig.LoadBalancer {
+	t.Helper()
 	lb, err := dnsrig.StartLoadBalancer("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -36,6 +37,7 @@ type fencedPair struct {
 }
 
 func startFencedPair(t *testing.T, base string) *fencedPair {
+	t.Helper()
 	p := &fencedPair{ips: [2]string{base + "11", base + "12"}, key: zone.NewPeerKey()}
 	for i := range p.agents {
 		p.agents[i] = agentproc.Start(t, agentproc.Options{IP: p.ips[i], DNSPort: 53, Token: "fencing-test-token-0123456789"})
@@ -69,7 +71,11 @@ func (p *fencedPair) answer(i int) string {
 	}
 	out := dns.RcodeToString[r.Rcode]
 	for _, rr := range r.Answer {
-		out += " " + rr.(*dns.A).A.String()
+		if a, ok := rr.(*dns.A); ok {
+			out += " " + a.A.String()
+		} else {
+			out += " " + rr.String()
+		}
 	}
 	return out
 }

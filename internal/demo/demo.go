@@ -139,7 +139,7 @@ func Run(ctx context.Context, o Options) (err error) {
 	out, _ := tf("output", "-json", "failover_budget")
 	d.say("applied: %s is delegated to %s; failover budget (s) %s", hostname, strings.Join(delegation(parent.Addr), ", "), strings.TrimSpace(out))
 
-	if err := d.sample(ctx, "both nodes healthy", 20); err != nil {
+	if err := d.sample(ctx, "both nodes healthy"); err != nil {
 		return err
 	}
 
@@ -148,7 +148,7 @@ func Run(ctx context.Context, o Options) (err error) {
 	if err := d.waitFencing(ctx, agents[node1IP], true); err != nil {
 		return err
 	}
-	if err := d.sample(ctx, "lb1 withdrawn", 20); err != nil {
+	if err := d.sample(ctx, "lb1 withdrawn"); err != nil {
 		return err
 	}
 	d.say(">>> lb1's load balancer is back")
@@ -156,13 +156,13 @@ func Run(ctx context.Context, o Options) (err error) {
 	if err := d.waitFencing(ctx, agents[node1IP], false); err != nil {
 		return err
 	}
-	if err := d.sample(ctx, "lb1 recovered", 20); err != nil {
+	if err := d.sample(ctx, "lb1 recovered"); err != nil {
 		return err
 	}
 
 	d.say(">>> lb1 dies entirely (kill -9 of its agent): Unbound must time out on it and ask lb2")
 	agents[node1IP].Kill()
-	if err := d.sample(ctx, "lb1 dead", 20); err != nil {
+	if err := d.sample(ctx, "lb1 dead"); err != nil {
 		return err
 	}
 	d.say(">>> lb1's agent restarts, with its zone from disk")
@@ -173,7 +173,7 @@ func Run(ctx context.Context, o Options) (err error) {
 	if err := d.unbound.Flush(); err != nil {
 		return err
 	}
-	return d.sample(ctx, "lb1 restarted", 20)
+	return d.sample(ctx, "lb1 restarted")
 }
 
 // terraform prepares a working copy of the demo configuration that uses
@@ -208,9 +208,13 @@ func (d *demo) terraform(parent *dnsrig.Primary, token string) (func(args ...str
 	}, nil
 }
 
-// sample makes n fresh lookups (names no cache holds) through Unbound and
+// samples is how many fresh lookups each phase of the story makes.
+const samples = 20
+
+// sample makes fresh lookups (names no cache holds) through Unbound and
 // prints who answered and how fast.
-func (d *demo) sample(ctx context.Context, label string, n int) error {
+func (d *demo) sample(ctx context.Context, label string) error {
+	n := samples
 	counts := map[string]int{}
 	var first, worst time.Duration
 	for i := 0; i < n && ctx.Err() == nil; i++ {

@@ -14,9 +14,13 @@ func FreePort(ip string) (int, error) {
 		if err != nil {
 			return 0, err
 		}
-		port := u.LocalAddr().(*net.UDPAddr).Port
-		l, err := net.Listen("tcp", net.JoinHostPort(ip, strconv.Itoa(port)))
+		ua, ok := u.LocalAddr().(*net.UDPAddr)
 		u.Close()
+		if !ok {
+			return 0, errors.New("not a UDP address: " + u.LocalAddr().String())
+		}
+		port := ua.Port
+		l, err := net.Listen("tcp", net.JoinHostPort(ip, strconv.Itoa(port)))
 		if err == nil {
 			l.Close()
 			return port, nil

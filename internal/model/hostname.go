@@ -27,6 +27,10 @@ type Hostname struct {
 	HealthCheck *HealthCheck
 	Withdraw    string
 	Drain       []string // nameservers of nodes to drain; nil when unknown
+	// Static records at the hostname (CAA, TXT, HTTPS); StaticKnown is
+	// false while part of them is unknown.
+	Static      zone.Static
+	StaticKnown bool
 }
 
 // HealthCheck is the health_check attribute as configured; durations are
@@ -115,6 +119,11 @@ func ValidateHostname(h Hostname) (errs, warns []Problem) {
 					hostFQDN = full
 				}
 			}
+		}
+	}
+	if h.StaticKnown {
+		if _, fe := h.Static.Canonical(); fe != nil {
+			errs = append(errs, Problem{fe.Field, "Invalid record", fe.Message + "."})
 		}
 	}
 	if a := h.AnswerTTL; a != nil && (*a < MinAnswerTTL || *a > MaxAnswerTTL) {
@@ -266,6 +275,7 @@ type ZoneSettings struct {
 	Drained          []string // nameservers of drained nodes
 	PeerKey          string   // authenticates health answers between the nodes
 	ACMEChallenge    string   // CNAME target of _acme-challenge.<fqdn>; "" for none
+	Static           zone.Static
 }
 
 // NodeZone is the zone one node serves for a hostname: the node's own
@@ -274,7 +284,7 @@ type ZoneSettings struct {
 func NodeZone(fqdn string, self HostnameNode, all []HostnameNode, s ZoneSettings) zone.Body {
 	answerTTL, nsTTL := s.AnswerTTL, s.NSTTL
 	b := zone.Body{Name: fqdn, AnswerTTL: &answerTTL, NSTTL: &nsTTL, SOA: &zone.SOABody{MName: self.Nameserver},
-		Withdraw: s.Withdraw, PeerKey: s.PeerKey, ACMEChallenge: s.ACMEChallenge}
+		Withdraw: s.Withdraw, PeerKey: s.PeerKey, ACMEChallenge: s.ACMEChallenge, Static: s.Static}
 	if s.HealthCheck != nil {
 		hc := *s.HealthCheck
 		hc.Target = expandTarget(hc.Target, self.IPv4, self.IPv6)

@@ -42,6 +42,7 @@ type backend struct {
 }
 
 func backends(t *testing.T) []backend {
+	t.Helper()
 	var out []backend
 
 	// Every RFC 2136 primary pmgtm supports, unsigned and signed.
@@ -52,6 +53,7 @@ func backends(t *testing.T) []backend {
 		software, signing := primary.software, primary.signing
 		out = append(out, backend{name: software + "-rfc2136" + map[string]string{"": "", "nsec": "-nsec", "nsec3": "-nsec3"}[signing],
 			newProvider: func(t *testing.T) Backend {
+				t.Helper()
 				srv := bindFor(t, software, signing)
 				p, err := NewRFC2136(RFC2136Config{Server: srv.Addr, KeyName: srv.KeyName, KeyAlgorithm: "hmac-sha256", KeySecret: srv.KeySecret})
 				if err != nil {
@@ -60,6 +62,7 @@ func backends(t *testing.T) []backend {
 				return p
 			},
 			putForeign: func(t *testing.T, r Record) {
+				t.Helper()
 				srv := bindFor(t, software, signing)
 				rr, err := dns.NewRR(fmt.Sprintf("%s.%s. %d IN %s %s", r.Name, srv.Zone, r.TTL, r.Type, r.Value))
 				if err != nil {
@@ -75,6 +78,7 @@ func backends(t *testing.T) []backend {
 				}
 			},
 			slowProvider: func(t *testing.T) Backend {
+				t.Helper()
 				// A TCP server that accepts and never answers.
 				addr := serveTCP(t, func(c net.Conn) { t.Cleanup(func() { c.Close() }) })
 				p, _ := NewRFC2136(RFC2136Config{Server: addr, KeyName: "k.", KeySecret: "c2VjcmV0"})
@@ -88,6 +92,7 @@ func backends(t *testing.T) []backend {
 	t.Cleanup(cf.Close)
 	out = append(out, backend{name: "cloudflare-emulator", faults: &cf.Injector, writePath: "/dns_records",
 		newProvider: func(t *testing.T) Backend {
+			t.Helper()
 			p, err := NewCloudflare(CloudflareConfig{APIToken: "cf-test-token", HTTPClient: cf.Client(), Limit: NoRateLimit})
 			if err != nil {
 				t.Fatal(err)
@@ -95,6 +100,7 @@ func backends(t *testing.T) []backend {
 			return p
 		},
 		putForeign: func(t *testing.T, r Record) {
+			t.Helper()
 			cf.AddRecord(testZone, cloudflare.Record{Name: r.Name + "." + testZone, Type: r.Type, Content: strings.TrimSuffix(r.Value, "."), TTL: int(r.TTL)})
 		},
 	})
@@ -108,6 +114,7 @@ func backends(t *testing.T) []backend {
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
 	out = append(out, backend{name: "route53-emulator", faults: &r53.Injector, writePath: "/rrset",
 		newProvider: func(t *testing.T) Backend {
+			t.Helper()
 			p, err := NewRoute53(Route53Config{AccessKeyID: "AKIDPMGTMTEST", SecretAccessKey: "secret", MaxRetries: 2, Limit: NoRateLimit})
 			if err != nil {
 				t.Fatal(err)
@@ -115,6 +122,7 @@ func backends(t *testing.T) []backend {
 			return p
 		},
 		putForeign: func(t *testing.T, r Record) {
+			t.Helper()
 			r53.PutSet(testZone, route53.Set(r.Name+"."+testZone, r.Type, int64(r.TTL), r.Value))
 		},
 	})
@@ -122,6 +130,7 @@ func backends(t *testing.T) []backend {
 	for i := range out[9:] {
 		b := &out[9+i]
 		b.slowProvider = func(t *testing.T) Backend {
+			t.Helper()
 			b.faults.SetLatency(2 * time.Second)
 			t.Cleanup(b.faults.Clear)
 			return b.newProvider(t)
@@ -137,6 +146,7 @@ var (
 )
 
 func bindFor(t *testing.T, software, signing string) *bind.Server {
+	t.Helper()
 	bindMu.Lock()
 	defer bindMu.Unlock()
 	if s := bindServers[t]; s != nil {
@@ -149,6 +159,7 @@ func bindFor(t *testing.T, software, signing string) *bind.Server {
 }
 
 func newManager(t *testing.T, p Backend, owner string) *Manager {
+	t.Helper()
 	m, err := NewManager(p, owner, fastBackoff)
 	if err != nil {
 		t.Fatal(err)
@@ -178,6 +189,7 @@ func values(rs []Record) []string {
 // uniqueNames gives each test its own names: the emulators live for the
 // whole suite.
 func names(t *testing.T, base string) string {
+	t.Helper()
 	return base + strings.ToLower(strings.NewReplacer("/", "-", "_", "-").Replace(t.Name()))[len("TestConformance-"):]
 }
 

@@ -39,6 +39,7 @@ func TestLiveRoute53(t *testing.T) {
 }
 
 func liveRoundTrip(t *testing.T, p Backend, zone string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	m, err := NewManager(p, "pmgtm-live-test", DefaultBackoff)

@@ -21,10 +21,12 @@ type apiParent struct {
 	faults  *faults.Injector
 	backend string
 	values  func(name, rtype string) []string // name relative to example.test
+	ttl     func(name, rtype string) int64    // of the first record; 0 when none
 	remove  func(name, rtype, value string)   // delete one record out of band
 }
 
 func cloudflareParent(t *testing.T) apiParent {
+	t.Helper()
 	emu := cloudflare.New("cf-test-token", "example.test")
 	t.Cleanup(emu.Close)
 	emu.MaxPage = 5 // several pages, as a big zone has
@@ -42,6 +44,14 @@ func cloudflareParent(t *testing.T) apiParent {
 			slices.Sort(out)
 			return out
 		},
+		ttl: func(name, rtype string) int64 {
+			for _, r := range emu.Records("example.test") {
+				if r.Name == name+".example.test" && r.Type == rtype {
+					return int64(r.TTL)
+				}
+			}
+			return 0
+		},
 		remove: func(name, rtype, value string) {
 			if emu.DeleteRecords("example.test", func(r cloudflare.Record) bool {
 				return r.Name == name+".example.test" && r.Type == rtype && strings.TrimSuffix(r.Content, ".") == strings.TrimSuffix(value, ".")
@@ -53,6 +63,7 @@ func cloudflareParent(t *testing.T) apiParent {
 }
 
 func route53Parent(t *testing.T) apiParent {
+	t.Helper()
 	emu := route53.New("AKIDPMGTMTEST", "example.test")
 	t.Cleanup(emu.Close)
 	emu.PageSize = 4
@@ -77,6 +88,10 @@ func route53Parent(t *testing.T) apiParent {
 			}
 			slices.Sort(out)
 			return out
+		},
+		ttl: func(name, rtype string) int64 {
+			s, _ := set(name, rtype)
+			return s.TTL
 		},
 		remove: func(name, rtype, value string) {
 			s, ok := set(name, rtype)

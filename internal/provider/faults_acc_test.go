@@ -38,6 +38,9 @@ func TestAccFaultsDuringApply(t *testing.T) {
 			if got := p.values("api", "NS"); !slices.Equal(got, []string{"lb1.example.test.", "lb2.example.test."}) {
 				return fmt.Errorf("NS %v", got)
 			}
+			if got := p.ttl("api", "NS"); got != int64(ttl) {
+				return fmt.Errorf("NS TTL %d, want %d", got, ttl)
+			}
 			if got := p.values("api._pmgtm", "TXT"); len(got) != 1 {
 				return fmt.Errorf("markers %v, want exactly one", got)
 			}

@@ -101,6 +101,9 @@ func (m hostnameModel) settings(ctx context.Context, serial uint32) (model.ZoneS
 		addProblems(&diags, problems, nil)
 		s.HealthCheck = body
 	}
+	if h.StaticKnown {
+		s.Static, _ = h.Static.Canonical() // ValidateHostname reported any fault at plan time
+	}
 	return s, diags
 }
 

@@ -106,7 +106,7 @@ func (m hostnameModel) wroteNS(ctx context.Context) []parentzone.RRSet {
 // content is compared with what the remaining nodes need: a node removed
 // out of band (-target) leaves stale peers behind, which is drift too.
 func (r *HostnameResource) checkNodes(ctx context.Context, state *hostnameModel, fqdn string, nsSet []string, peerKey string, priv privateWriter) (diags diag.Diagnostics) {
-	nodes, _, d := state.nodes(ctx)
+	nodes, _, d := state.nodes()
 	diags.Append(d...)
 	if d.HasError() {
 		return diags

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -71,6 +72,9 @@ type hostnameModel struct {
 	ACMEChallenge  types.Bool     `tfsdk:"acme_challenge"`
 	ACMETarget     types.String   `tfsdk:"acme_challenge_target"`
 	Drain          types.Set      `tfsdk:"drain"`
+	CAA            types.List     `tfsdk:"caa"`
+	TXT            types.List     `tfsdk:"txt"`
+	HTTPS          types.Object   `tfsdk:"https"`
 	FailoverBudget types.Map      `tfsdk:"failover_budget"`
 	InstanceID     types.String   `tfsdk:"instance_id"`
 	OwnerMarker    types.String   `tfsdk:"owner_marker"`
@@ -160,6 +164,26 @@ func (r *HostnameResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 			"drain": schema.SetAttribute{Optional: true, ElementType: types.StringType,
 				MarkdownDescription: "Nameservers of nodes to drain for maintenance, e.g. `[pmgtm_node.lb1.nameserver]`: they withdraw " +
 					"as if their check failed (never the last healthy node). Draining keeps the node in the delegation."},
+			"caa": schema.ListNestedAttribute{Optional: true,
+				MarkdownDescription: "CAA records at the hostname (RFC 8659), the same on every node: which CAs may issue for it. " +
+					"A CA looks for CAA at the hostname first, and the nodes answer for it, not the parent zone.",
+				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
+					"flags": schema.Int64Attribute{Optional: true, MarkdownDescription: "0 (default), or 128: a CA that does not understand the tag must not issue."},
+					"tag":   schema.StringAttribute{Required: true, MarkdownDescription: "`issue`, `issuewild`, `iodef`, or another property tag."},
+					"value": schema.StringAttribute{Required: true, MarkdownDescription: "E.g. `letsencrypt.org`, or `mailto:security@example.com` for `iodef`."},
+				}}},
+			"txt": schema.ListAttribute{Optional: true, ElementType: types.StringType,
+				MarkdownDescription: "TXT records at the hostname, the same on every node (domain verifications, for example). " +
+					"Each value is one record, up to 2,048 bytes."},
+			"https": schema.SingleNestedAttribute{Optional: true,
+				MarkdownDescription: "An HTTPS record at the hostname (RFC 9460, service mode, target the hostname itself): the " +
+					"protocols it speaks, and as address hints each node's own addresses (the healthy node's while it redirects), " +
+					"so that a client using the hints lands where the A/AAAA answer sends it.",
+				Attributes: map[string]schema.Attribute{
+					"priority": schema.Int64Attribute{Optional: true, MarkdownDescription: "1 (default) or more."},
+					"alpn":     schema.ListAttribute{Optional: true, ElementType: types.StringType, MarkdownDescription: "Protocol ids, e.g. `[\"h3\", \"h2\"]`."},
+					"port":     schema.Int64Attribute{Optional: true, MarkdownDescription: "Port, when not the scheme's default."},
+				}},
 			"failover_budget": schema.MapAttribute{Computed: true, ElementType: types.Float64Type,
 				MarkdownDescription: "Worst-case seconds for new lookups to move off a dead node, by resolver family " +
 					"(`unbound`, `knot_resolver`, `bind`, `powerdns_recursor`): the answer TTL plus the resolver's first timeout."},
@@ -204,7 +228,10 @@ func (m hostnameModel) hostname(ctx context.Context) (model.Hostname, diag.Diagn
 			h.Drain = append(h.Drain, d.ValueString())
 		}
 	}
-	nodes, known, d := m.nodes(ctx)
+	var rangeDiags diag.Diagnostics
+	h.Static, h.StaticKnown, rangeDiags = m.static()
+	diags.Append(rangeDiags...)
+	nodes, known, d := m.nodes()
 	diags.Append(d...)
 	if known {
 		h.Nodes = make([]model.HostnameNode, 0, len(nodes))
@@ -215,8 +242,85 @@ func (m hostnameModel) hostname(ctx context.Context) (model.Hostname, diag.Diagn
 	return h, diags
 }
 
+// static returns the CAA, TXT and HTTPS records as configured, and
+// whether all of them are known; a number outside its field's range is an
+// error here, the rest is zone.Static's to check.
+func (m hostnameModel) static() (zone.Static, bool, diag.Diagnostics) {
+	return staticRecords(m.CAA, m.TXT, m.HTTPS)
+}
+
+// staticRecords converts the caa, txt and https attributes (of
+// pmgtm_hostname and pmgtm_zone_file alike).
+func staticRecords(caa, txt types.List, https types.Object) (zone.Static, bool, diag.Diagnostics) {
+	var s zone.Static
+	var diags diag.Diagnostics
+	if caa.IsUnknown() || txt.IsUnknown() || https.IsUnknown() {
+		return s, false, nil
+	}
+	number := func(v types.Int64, p path.Path, lo, hi, unset int64) int64 {
+		if v.IsNull() {
+			return unset
+		}
+		if n := v.ValueInt64(); n >= lo && n <= hi {
+			return n
+		}
+		diags.AddAttributeError(p, "Number out of range", fmt.Sprintf("%d: use %d to %d.", v.ValueInt64(), lo, hi))
+		return unset
+	}
+	for i, e := range caa.Elements() {
+		o, ok := e.(types.Object)
+		if !ok || o.IsUnknown() {
+			return s, false, diags
+		}
+		a := o.Attributes()
+		flags, ok1 := a["flags"].(types.Int64)
+		tag, ok2 := a["tag"].(types.String)
+		value, ok3 := a["value"].(types.String)
+		if !ok1 || !ok2 || !ok3 || flags.IsUnknown() || tag.IsUnknown() || value.IsUnknown() {
+			return s, false, diags
+		}
+		f := number(flags, path.Root("caa").AtListIndex(i).AtName("flags"), 0, 255, 0)
+		s.CAA = append(s.CAA, zone.CAA{Flags: uint8(f), Tag: tag.ValueString(), Value: value.ValueString()})
+	}
+	texts, ok := stringElements(txt)
+	if !ok {
+		return s, false, diags
+	}
+	s.TXT = texts
+	if !https.IsNull() {
+		a := https.Attributes()
+		prio, ok1 := a["priority"].(types.Int64)
+		port, ok2 := a["port"].(types.Int64)
+		alpnList, ok3 := a["alpn"].(types.List)
+		alpn, ok4 := stringElements(alpnList)
+		if !ok1 || !ok2 || !ok3 || !ok4 || prio.IsUnknown() || port.IsUnknown() {
+			return s, false, diags
+		}
+		s.HTTPS = &zone.HTTPS{ALPN: alpn,
+			Priority: uint16(number(prio, path.Root("https").AtName("priority"), 1, 65535, 1)),
+			Port:     uint16(number(port, path.Root("https").AtName("port"), 1, 65535, 0))}
+	}
+	return s, !diags.HasError(), diags
+}
+
+// stringElements is a known list's strings (nil for a null list).
+func stringElements(l types.List) ([]string, bool) {
+	if l.IsUnknown() {
+		return nil, false
+	}
+	var out []string
+	for _, e := range l.Elements() {
+		v, ok := e.(types.String)
+		if !ok || v.IsUnknown() {
+			return nil, false
+		}
+		out = append(out, v.ValueString())
+	}
+	return out, true
+}
+
 // nodes returns the node list and whether all of it is known.
-func (m hostnameModel) nodes(ctx context.Context) ([]nodeValue, bool, diag.Diagnostics) {
+func (m hostnameModel) nodes() ([]nodeValue, bool, diag.Diagnostics) {
 	if m.Nodes.IsNull() || m.Nodes.IsUnknown() {
 		return nil, false, nil
 	}
@@ -299,7 +403,7 @@ func (r *HostnameResource) ValidateConfig(ctx context.Context, req resource.Vali
 	addProblems(&resp.Diagnostics, errs, warns)
 	// Usually known only at plan (pmgtm_node.<name>.node); checked there
 	// by pmgtm_node itself, and here for nodes written out by hand.
-	nodes, _, _ := m.nodes(ctx)
+	nodes, _, _ := m.nodes()
 	for i, n := range nodes {
 		at := path.Root("nodes").AtListIndex(i)
 		for _, p := range credentialProblems(n.access()) {
@@ -353,7 +457,7 @@ func (r *HostnameResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("acme_challenge_target"), &configuredTarget)...)
 	plan.ACMETarget = planACMETarget(plan, configuredTarget, h, &resp.Diagnostics)
 	plan.Serial = types.Int64Unknown()
-	if !creating && sameContent(ctx, plan, state) && state.Serial.ValueInt64() != 0 {
+	if !creating && sameContent(plan, state) && state.Serial.ValueInt64() != 0 {
 		plan.Serial = state.Serial // 0: refresh found the nodes drifted
 	}
 	if !creating && r.clients != nil {
@@ -403,9 +507,9 @@ func planACMETarget(plan hostnameModel, configured types.String, h model.Hostnam
 // sameContent reports whether plan and state give every node the same
 // zone: the node list compared as a set (its order means nothing), and the
 // settings. Then the serial stays, and apply pushes nothing new.
-func sameContent(ctx context.Context, plan, state hostnameModel) bool {
-	pn, pk, _ := plan.nodes(ctx)
-	sn, sk, _ := state.nodes(ctx)
+func sameContent(plan, state hostnameModel) bool {
+	pn, pk, _ := plan.nodes()
+	sn, sk, _ := state.nodes()
 	if !pk || !sk || len(pn) != len(sn) {
 		return false
 	}
@@ -418,7 +522,20 @@ func sameContent(ctx context.Context, plan, state hostnameModel) bool {
 	slices.Sort(skeys)
 	return slices.Equal(pkeys, skeys) && plan.AnswerTTL.Equal(state.AnswerTTL) && plan.NSTTL.Equal(state.NSTTL) &&
 		plan.HealthCheck.Equal(state.HealthCheck) && plan.WithdrawMode.Equal(state.WithdrawMode) && plan.Drain.Equal(state.Drain) &&
-		plan.ACMETarget.Equal(state.ACMETarget)
+		plan.ACMETarget.Equal(state.ACMETarget) && sameStatic(plan, state)
+}
+
+// sameStatic compares the static records in canonical form: a reordered
+// list is the same zone.
+func sameStatic(plan, state hostnameModel) bool {
+	ps, pk, _ := plan.static()
+	ss, sk, _ := state.static()
+	if !pk || !sk {
+		return false
+	}
+	pc, pe := ps.Canonical()
+	sc, se := ss.Canonical()
+	return pe == nil && se == nil && reflect.DeepEqual(pc, sc)
 }
 
 func nameserverList(nodes []model.HostnameNode) types.List {
@@ -478,7 +595,7 @@ func (r *HostnameResource) Create(ctx context.Context, req resource.CreateReques
 		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 	default:
 		// Nothing reached the parent: take the pushed zones back.
-		nodes, _, _ := plan.nodes(ctx)
+		nodes, _, _ := plan.nodes()
 		ex, _ := r.executor(ctx, &plan, 0, claim, nil, nodes)
 		leftovers, _ := rollout.Run(ctx, rollout.RemoveZones(nodeKeys(nodes)), ex)
 		reportLeftovers(&resp.Diagnostics, leftovers)
@@ -505,7 +622,7 @@ func (r *HostnameResource) Update(ctx context.Context, req resource.UpdateReques
 	} else {
 		serial = zone.NextSerial(serial, time.Now().Unix())
 	}
-	old, _, d := state.nodes(ctx)
+	old, _, d := state.nodes()
 	resp.Diagnostics.Append(d...)
 	plan.InstanceID = state.InstanceID
 	claim := stateClaim(ctx, state.InstanceID, req.Private, state.wroteNS(ctx))
@@ -526,7 +643,7 @@ func (r *HostnameResource) Update(ctx context.Context, req resource.UpdateReques
 // rollout order and fills the computed attributes.
 // The error is the failed step's (a *rollout.StepError), or errNotStarted.
 func (r *HostnameResource) apply(ctx context.Context, plan *hostnameModel, old []nodeValue, serial uint32, peerKey string, claim parentzone.EnsureOptions, diags *diag.Diagnostics) error {
-	nodes, _, d := plan.nodes(ctx)
+	nodes, _, d := plan.nodes()
 	diags.Append(d...)
 	if diags.HasError() {
 		return errNotStarted
@@ -626,7 +743,7 @@ func (r *HostnameResource) Delete(ctx context.Context, req resource.DeleteReques
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	nodes, _, d := state.nodes(ctx)
+	nodes, _, d := state.nodes()
 	resp.Diagnostics.Append(d...)
 	ex, _ := r.executor(ctx, &state, 0, stateClaim(ctx, state.InstanceID, req.Private, state.wroteNS(ctx)), nil, nodes)
 	leftovers, err := rollout.Run(ctx, rollout.Destroy(nodeKeys(nodes)), ex)

@@ -76,7 +76,7 @@ func update(t *testing.T, srv *bind.Server, insert bool, rr string) {
 	}
 }
 
-func nodeConfig(srv *bind.Server, name, ipv4, ipv6 string) string {
+func nodeConfig(srv *bind.Server, ipv4, ipv6 string) string {
 	v6 := ""
 	if ipv6 != "" {
 		v6 = fmt.Sprintf("ipv6 = %q", ipv6)
@@ -84,12 +84,12 @@ func nodeConfig(srv *bind.Server, name, ipv4, ipv6 string) string {
 	return providerBlock(srv) + fmt.Sprintf(`
 resource "pmgtm_node" "lb1" {
   zone      = "example.test"
-  name      = %q
+  name      = "lb1"
   ipv4      = %q
   %s
   agent_url = "http://127.0.0.11:8053"
 }
-`, name, ipv4, v6)
+`, ipv4, v6)
 }
 
 func TestAccNodeLifecycle(t *testing.T) {
@@ -111,7 +111,7 @@ func TestAccNodeLifecycle(t *testing.T) {
 		},
 		Steps: []resource.TestStep{
 			{
-				Config: nodeConfig(srv, "lb1", "127.0.0.11", ""),
+				Config: nodeConfig(srv, "127.0.0.11", ""),
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue("pmgtm_node.lb1", tfjsonpath.New("id"), knownvalue.StringExact("example.test/lb1")),
 					statecheck.ExpectKnownValue("pmgtm_node.lb1", tfjsonpath.New("nameserver"), knownvalue.StringExact("lb1.example.test.")),
@@ -129,7 +129,7 @@ func TestAccNodeLifecycle(t *testing.T) {
 				ImportStateVerify: true, ImportStateVerifyIgnore: []string{"agent_url", "node", "instance_id"},
 			},
 			{ // change an address and add IPv6
-				Config: nodeConfig(srv, "lb1", "127.0.0.21", "2001:db8::21"),
+				Config: nodeConfig(srv, "127.0.0.21", "2001:db8::21"),
 				Check: func(*terraform.State) error {
 					if got := lookup(t, srv, "lb1.example.test.", dns.TypeA); len(got) != 1 || got[0] != "127.0.0.21" {
 						return fmt.Errorf("lb1 A %v after update", got)
@@ -142,7 +142,7 @@ func TestAccNodeLifecycle(t *testing.T) {
 			},
 			{ // drift: the A record deleted out of band comes back
 				PreConfig: func() { update(t, srv, false, "lb1.example.test. 300 IN A 127.0.0.21") },
-				Config:    nodeConfig(srv, "lb1", "127.0.0.21", "2001:db8::21"),
+				Config:    nodeConfig(srv, "127.0.0.21", "2001:db8::21"),
 				Check: func(*terraform.State) error {
 					if got := lookup(t, srv, "lb1.example.test.", dns.TypeA); len(got) != 1 || got[0] != "127.0.0.21" {
 						return fmt.Errorf("drifted A not restored: %v", got)
@@ -151,7 +151,7 @@ func TestAccNodeLifecycle(t *testing.T) {
 				},
 			},
 			{ // a foreign record at the wanted name stops the apply and stays
-				Config: nodeConfig(srv, "lb1", "127.0.0.21", "2001:db8::21") + `
+				Config: nodeConfig(srv, "127.0.0.21", "2001:db8::21") + `
 resource "pmgtm_node" "clash" {
   zone      = "example.test"
   name      = "foreign"

@@ -39,6 +39,9 @@ type zoneFileModel struct {
 	NSTTL     types.Int64  `tfsdk:"ns_ttl"`
 	Serial    types.Int64  `tfsdk:"serial"`
 	ACME      types.String `tfsdk:"acme_challenge_target"`
+	CAA       types.List   `tfsdk:"caa"`
+	TXT       types.List   `tfsdk:"txt"`
+	HTTPS     types.Object `tfsdk:"https"`
 	Path      types.String `tfsdk:"path"`
 	FQDN      types.String `tfsdk:"fqdn"`
 	FileName  types.String `tfsdk:"filename"`
@@ -76,6 +79,19 @@ func (d *ZoneFileDataSource) Schema(_ context.Context, _ datasource.SchemaReques
 				MarkdownDescription: "TTL of the NS and SOA records, 60 to 86400 seconds. Default 300."},
 			"acme_challenge_target": schema.StringAttribute{Optional: true,
 				MarkdownDescription: "CNAME target of `_acme-challenge.<fqdn>`, as `pmgtm_hostname.acme_challenge_target` (for DNS-01 certificates); unset: none."},
+			"caa": schema.ListNestedAttribute{Optional: true, MarkdownDescription: "CAA records at the hostname, as `pmgtm_hostname.caa`.",
+				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
+					"flags": schema.Int64Attribute{Optional: true, MarkdownDescription: "0 (default) or 128."},
+					"tag":   schema.StringAttribute{Required: true, MarkdownDescription: "`issue`, `issuewild`, `iodef`, ..."},
+					"value": schema.StringAttribute{Required: true, MarkdownDescription: "The property value."},
+				}}},
+			"txt": schema.ListAttribute{Optional: true, ElementType: types.StringType, MarkdownDescription: "TXT records at the hostname, as `pmgtm_hostname.txt`."},
+			"https": schema.SingleNestedAttribute{Optional: true, MarkdownDescription: "The HTTPS record at the hostname, as `pmgtm_hostname.https`; its hints are the node's addresses.",
+				Attributes: map[string]schema.Attribute{
+					"priority": schema.Int64Attribute{Optional: true, MarkdownDescription: "1 (default) or more."},
+					"alpn":     schema.ListAttribute{Optional: true, ElementType: types.StringType, MarkdownDescription: "Protocol ids."},
+					"port":     schema.Int64Attribute{Optional: true, MarkdownDescription: "Port, when not the scheme's default."},
+				}},
 			"serial": schema.Int64Attribute{Optional: true,
 				MarkdownDescription: "SOA serial. Default: derived from the content, so it changes exactly when the zone does and the file is stable between plans."},
 			"path": schema.StringAttribute{Optional: true,
@@ -91,8 +107,9 @@ func (d *ZoneFileDataSource) Schema(_ context.Context, _ datasource.SchemaReques
 
 func (m zoneFileModel) hostname(ctx context.Context) (model.Hostname, *model.HostnameNode, []string) {
 	h := model.Hostname{Zone: known(m.Zone), Name: known(m.Name), AnswerTTL: knownInt(m.AnswerTTL), NSTTL: knownInt(m.NSTTL)}
+	h.Static, h.StaticKnown, _ = staticRecords(m.CAA, m.TXT, m.HTTPS) // range errors: reported by check
 	hm := hostnameModel{Nodes: m.Nodes}
-	nodes, ok, _ := hm.nodes(ctx)
+	nodes, ok, _ := hm.nodes()
 	if ok {
 		h.Nodes = make([]model.HostnameNode, 0, len(nodes))
 		for _, n := range nodes {
@@ -128,6 +145,8 @@ func (d *ZoneFileDataSource) ValidateConfig(ctx context.Context, req datasource.
 // what is merely unwise); it returns the hostname and the node.
 func (m zoneFileModel) check(ctx context.Context, diags *diag.Diagnostics, withWarnings bool) (model.Hostname, *model.HostnameNode) {
 	h, self, problems := m.hostname(ctx)
+	_, _, rangeDiags := staticRecords(m.CAA, m.TXT, m.HTTPS)
+	diags.Append(rangeDiags...)
 	errs, warns := model.ValidateHostname(h)
 	if !withWarnings {
 		warns = nil
@@ -161,7 +180,7 @@ func (d *ZoneFileDataSource) Read(ctx context.Context, req datasource.ReadReques
 		nsTTL = *h.NSTTL
 	}
 	fqdn, _ := zone.CanonicalName(h.Name + "." + h.Zone)
-	body := model.NodeZone(fqdn, *self, h.Nodes, model.ZoneSettings{AnswerTTL: answerTTL, NSTTL: nsTTL, ACMEChallenge: known(m.ACME)})
+	body := model.NodeZone(fqdn, *self, h.Nodes, model.ZoneSettings{AnswerTTL: answerTTL, NSTTL: nsTTL, ACMEChallenge: known(m.ACME), Static: h.Static})
 	z, fe := body.Canonical(fqdn)
 	if fe != nil && fe.Field == "acme_challenge" {
 		resp.Diagnostics.AddAttributeError(path.Root("acme_challenge_target"), "Invalid ACME challenge target", fe.Message+".")

@@ -21,6 +21,7 @@ type world struct {
 }
 
 func newWorld(t *testing.T, serving ...string) *world {
+	t.Helper()
 	w := &world{t: t, stored: map[string]bool{}, verified: map[string]bool{}, fail: map[string]error{}}
 	for _, n := range serving {
 		w.stored[n], w.verified[n] = true, true

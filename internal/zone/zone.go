@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -52,6 +53,8 @@ type Zone struct {
 	// an ACME client can write, for DNS-01 certificates of the hostname
 	// and its wildcard.
 	ACMEChallenge string `json:"acme_challenge,omitempty"`
+	// Static records at the zone's name (CAA, TXT, HTTPS): see static.go.
+	Static
 }
 
 // SOA holds the start-of-authority fields. Minimum is the negative-caching
@@ -83,6 +86,7 @@ type Body struct {
 	PeerKey     string           `json:"peer_key"`
 	// ACMEChallenge is the CNAME target of _acme-challenge.<zone>.
 	ACMEChallenge string `json:"acme_challenge"`
+	Static
 }
 
 // SOABody is the client's form of SOA; every field is optional.
@@ -160,7 +164,7 @@ func jsonError(err error) *FieldError {
 		return fieldErr("", "body is empty; send a JSON zone object")
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return fieldErr(f, "unknown field; accepted fields are zone, serial, ipv4, ipv6, answer_ttl, nameservers, ns_ttl, soa")
+		return fieldErr(f, "unknown field; accepted fields are %s", strings.Join(bodyFields(reflect.TypeFor[Body]()), ", "))
 	default:
 		return fieldErr("", "body is not valid JSON: %v", err)
 	}
@@ -225,6 +229,9 @@ func (b Body) Canonical(pathName string) (Zone, *FieldError) {
 		return Zone{}, fe
 	}
 	if z.ACMEChallenge, fe = ACMETarget(z.Name, b.ACMEChallenge); fe != nil {
+		return Zone{}, fe
+	}
+	if z.Static, fe = b.Static.Canonical(); fe != nil {
 		return Zone{}, fe
 	}
 	z.Drain = b.Drain
@@ -447,7 +454,7 @@ func (z Zone) Body() Body {
 		SOA: &SOABody{MName: z.SOA.MName, RName: z.SOA.RName, Refresh: i(z.SOA.Refresh), Retry: i(z.SOA.Retry),
 			Expire: i(z.SOA.Expire), Minimum: i(z.SOA.Minimum)},
 		HealthCheck: z.HealthCheck.body(), Drain: z.Drain, Withdraw: z.Withdraw, PeerKey: z.PeerKey,
-		ACMEChallenge: z.ACMEChallenge}
+		ACMEChallenge: z.ACMEChallenge, Static: z.clone()}
 	for _, p := range z.Peers {
 		b.Peers = append(b.Peers, Peer{Name: p.Name, IPv4: slices.Clone(p.IPv4), IPv6: slices.Clone(p.IPv6)})
 	}
@@ -455,4 +462,20 @@ func (z Zone) Body() Body {
 		b.Serial = i(z.Serial)
 	}
 	return b
+}
+
+// bodyFields lists a body's JSON field names, embedded structs' included,
+// so that the unknown-field message never goes stale.
+func bodyFields(t reflect.Type) []string {
+	var out []string
+	for f := range t.Fields() {
+		if f.Anonymous {
+			out = append(out, bodyFields(f.Type)...)
+			continue
+		}
+		if name, _, _ := strings.Cut(f.Tag.Get("json"), ","); name != "" && name != "-" {
+			out = append(out, name)
+		}
+	}
+	return out
 }

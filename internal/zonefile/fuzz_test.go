@@ -17,6 +17,7 @@ import (
 func FuzzTextRoundTrip(f *testing.F) {
 	f.Add([]byte(`{"ipv4":["198.51.100.10"],"nameservers":["lb1.example.com","lb2.example.com"]}`), "api.example.com")
 	f.Add([]byte(`{"ipv6":["2001:db8::1","2001:db8::2"],"nameservers":["a.example.net"],"answer_ttl":1,"ns_ttl":86400,"soa":{"rname":"ops@example.org","minimum":0}}`), "x-1.y_z.example")
+	f.Add([]byte(`{"ipv4":["198.51.100.10"],"nameservers":["lb1.example.com"],"caa":[{"flags":0,"tag":"issue","value":"ca.example"}],"txt":["a \\"b\\" c"],"https":{"priority":1,"alpn":["h2"],"port":443}}`), "api.example.com")
 	f.Fuzz(func(t *testing.T, body []byte, name string) {
 		z, fe := zone.Decode(body, name)
 		if fe != nil {
@@ -28,6 +29,7 @@ func FuzzTextRoundTrip(f *testing.F) {
 		var soa *dns.SOA
 		var ns []string
 		addrs := map[string][]netip.Addr{}
+		static := map[uint16]int{}
 		for rr, ok := zp.Next(); ok; rr, ok = zp.Next() {
 			switch v := rr.(type) {
 			case *dns.SOA:
@@ -38,12 +40,21 @@ func FuzzTextRoundTrip(f *testing.F) {
 				addrs[v.Hdr.Name] = append(addrs[v.Hdr.Name], netip.AddrFrom4([4]byte(v.A.To4())))
 			case *dns.AAAA:
 				addrs[v.Hdr.Name] = append(addrs[v.Hdr.Name], netip.AddrFrom16([16]byte(v.AAAA.To16())))
+			case *dns.CAA, *dns.TXT, *dns.HTTPS:
+				static[rr.Header().Rrtype]++
 			default:
 				t.Fatalf("unexpected record %v", rr)
 			}
 		}
 		if err := zp.Err(); err != nil {
 			t.Fatalf("text does not parse: %v\n%s", err, text)
+		}
+		https := 0
+		if z.HTTPS != nil {
+			https = 1
+		}
+		if static[dns.TypeCAA] != len(z.CAA) || static[dns.TypeTXT] != len(z.TXT) || static[dns.TypeHTTPS] != https {
+			t.Fatalf("static records %v, want %d CAA, %d TXT, %d HTTPS\n%s", static, len(z.CAA), len(z.TXT), https, text)
 		}
 		if soa == nil || soa.Serial != 7 || strings.ToLower(soa.Ns) != z.SOA.MName || soa.Minttl != z.SOA.Minimum || soa.Hdr.Name != z.Name {
 			t.Fatalf("SOA %v from\n%s", soa, text)

@@ -27,6 +27,35 @@ func Text(z zone.Zone) string {
 		// An existing name: the wildcard does not cover it (RFC 4592).
 		fmt.Fprintf(&b, "%s\t%d\tIN\tCNAME\t%s\n", zone.ACMELabel, z.AnswerTTL, z.ACMEChallenge)
 	}
+	// Static records at the apex: CAA and TXT with the NS TTL, HTTPS with
+	// the answer TTL and the node's addresses as hints, as the agent gives.
+	for _, c := range z.CAA {
+		fmt.Fprintf(&b, "@\t%d\tIN\tCAA\t%d %s %s\n", z.NSTTL, c.Flags, c.Tag, quote(c.Value))
+	}
+	for _, t := range z.TXT {
+		var parts []string
+		for len(t) > 0 {
+			chunk := t[:min(len(t), 255)]
+			parts, t = append(parts, quote(chunk)), t[len(chunk):]
+		}
+		fmt.Fprintf(&b, "@\t%d\tIN\tTXT\t%s\n", z.NSTTL, strings.Join(parts, " "))
+	}
+	if h := z.HTTPS; h != nil {
+		params := []string{fmt.Sprintf("%d .", h.Priority)}
+		if len(h.ALPN) > 0 {
+			params = append(params, "alpn="+quote(strings.Join(h.ALPN, ",")))
+		}
+		if h.Port != 0 {
+			params = append(params, fmt.Sprintf("port=%d", h.Port))
+		}
+		if len(z.IPv4) > 0 {
+			params = append(params, "ipv4hint="+strings.Join(z.IPv4, ","))
+		}
+		if len(z.IPv6) > 0 {
+			params = append(params, "ipv6hint="+strings.Join(z.IPv6, ","))
+		}
+		fmt.Fprintf(&b, "@\t%d\tIN\tHTTPS\t%s\n", z.AnswerTTL, strings.Join(params, " "))
+	}
 	// The wildcard gives names beneath the apex the same addresses, as the
 	// agent does (RFC 4592: it does not cover the apex itself).
 	for _, owner := range []string{"@", "*"} {
@@ -38,6 +67,12 @@ func Text(z zone.Zone) string {
 		}
 	}
 	return b.String()
+}
+
+// quote makes s one master-file character-string: quoted, with quotes and
+// backslashes escaped (the zone model allows printable ASCII only).
+func quote(s string) string {
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
 }
 
 // FileName is the conventional file name for z's master file.

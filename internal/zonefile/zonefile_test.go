@@ -23,6 +23,14 @@ func testZone(t *testing.T) zone.Zone {
 	if fe != nil {
 		t.Fatal(fe)
 	}
+	z.Static, fe = zone.Static{
+		CAA:   []zone.CAA{{Tag: "issue", Value: "letsencrypt.org"}, {Flags: 128, Tag: "iodef", Value: `mailto:"sec"@example.com`}},
+		TXT:   []string{"v=spf1 -all", strings.Repeat("long ", 60) + `with "quotes" and \ a backslash`},
+		HTTPS: &zone.HTTPS{Priority: 1, ALPN: []string{"h3", "h2"}, Port: 8443},
+	}.Canonical()
+	if fe != nil {
+		t.Fatal(fe)
+	}
 	return z
 }
 
@@ -42,7 +50,7 @@ func TestTextAnswersLikeTheAgent(t *testing.T) {
 	}
 	table := responder.NewTable([]*responder.Zone{responder.Compile(z, nil, responder.Fence{})}, nil)
 	for _, name := range []string{"api.example.com.", "www.api.example.com.", "a.b.api.example.com.", "_acme-challenge.api.example.com."} {
-		for _, qtype := range []uint16{dns.TypeA, dns.TypeAAAA, dns.TypeSOA, dns.TypeNS, dns.TypeTXT} {
+		for _, qtype := range []uint16{dns.TypeA, dns.TypeAAAA, dns.TypeSOA, dns.TypeNS, dns.TypeTXT, dns.TypeCAA, dns.TypeHTTPS} {
 			fromFile := fileAnswer(rrs, name, qtype)
 			q := new(dns.Msg).SetQuestion(name, qtype)
 			wire, _ := q.Pack()

@@ -24,6 +24,11 @@ resource "pmgtm_hostname" "api" {
   answer_ttl = 30
   ns_ttl     = 300
 
+  # Served by every node at api.example.com: which CA may issue, and the
+  # protocols clients may use (with each node's own address as the hint).
+  caa   = [{ tag = "issue", value = "letsencrypt.org" }]
+  https = { alpn = ["h2", "http/1.1"] }
+
   timeouts {
     create = "5m"
   }

@@ -11,9 +11,6 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/pmgtm/terraform-provider-pmgtm/internal/agent/responder"
-	"github.com/pmgtm/terraform-provider-pmgtm/internal/agent/rrl"
 )
 
 // batchSize is how many datagrams one recvmmsg/sendmmsg call moves. Under
@@ -90,25 +87,13 @@ func (s *Server) udpBatchLoop(conn *net.UDPConn) {
 				binary.BigEndian.PutUint32(req[4:], 1<<16) // QDCOUNT=1, ANCOUNT=0
 				binary.BigEndian.PutUint32(req[8:], 0)     // NSCOUNT=0, ARCOUNT=0
 			}
-			resp, out := responder.Respond(tab, req, b.resps[i], false)
-			if tooLarge && resp != nil {
-				resp = responder.Truncate(resp)
+			var client netip.Addr
+			if s.Limiter != nil { // only the limiter needs it
+				client = clientAddr(&b.names[i])
 			}
+			resp := s.answer(tab, req, b.resps[i], client, false, tooLarge)
 			if resp == nil {
-				if out.Dropped {
-					tab.Count(out)
-				}
 				continue
-			}
-			tab.Count(out)
-			if s.Limiter != nil {
-				zone, class := out.LimitKey()
-				switch s.Limiter.Allow(clientAddr(&b.names[i]), zone, class) {
-				case rrl.Drop:
-					continue
-				case rrl.Slip:
-					resp = responder.Truncate(resp)
-				}
 			}
 			b.sendIov[n] = unix.Iovec{Base: &resp[0]}
 			b.sendIov[n].SetLen(len(resp))

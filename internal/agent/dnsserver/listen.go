@@ -36,7 +36,12 @@ func ListenUDP(addr string) ([]*net.UDPConn, error) {
 			}
 			return nil, fmt.Errorf("DNS listen udp %s: %w", addr, err)
 		}
-		conns = append(conns, pc.(*net.UDPConn))
+		uc, ok := pc.(*net.UDPConn)
+		if !ok {
+			pc.Close()
+			return nil, fmt.Errorf("DNS listen udp %s: a %T, not a UDP socket", addr, pc)
+		}
+		conns = append(conns, uc)
 	}
 	return conns, nil
 }

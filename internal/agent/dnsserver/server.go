@@ -101,23 +101,9 @@ func (s *Server) udpLoop(conn *net.UDPConn, wildcard bool) {
 			}
 			continue // e.g. ICMP errors surfaced on the socket
 		}
-		tab := s.Table()
-		resp, out := responder.Respond(tab, req[:n], buf, false)
+		resp := s.answer(s.Table(), req[:n], buf, from.Addr(), false, false)
 		if resp == nil {
-			if out.Dropped {
-				tab.Count(out)
-			}
 			continue
-		}
-		tab.Count(out)
-		if s.Limiter != nil {
-			zone, class := out.LimitKey()
-			switch s.Limiter.Allow(from.Addr(), zone, class) {
-			case rrl.Drop:
-				continue
-			case rrl.Slip:
-				resp = responder.Truncate(resp)
-			}
 		}
 		if wildcard {
 			_, _, err = conn.WriteMsgUDPAddrPort(resp, replySource(oob[:oobn]), from)
@@ -128,6 +114,37 @@ func (s *Server) udpLoop(conn *net.UDPConn, wildcard bool) {
 			s.Log.Debug("udp write failed", "to", from, "error", err)
 		}
 	}
+}
+
+// answer is the one answer path of every listener: the responder's
+// answer, counted, then (over UDP) rate-limited, which may drop it or
+// send it truncated. tooLarge marks a UDP query that did not fit the
+// receive buffer: it gets its question back, truncated, so that the
+// client asks again over TCP. A nil result means send nothing (a silent
+// withdrawal, a malformed query, a limited answer); a non-nil one may
+// return to the caller's TCP connection.
+func (s *Server) answer(tab *responder.Table, req, buf []byte, client netip.Addr, tcp, tooLarge bool) []byte {
+	resp, out := responder.Respond(tab, req, buf, tcp)
+	if resp == nil {
+		if out.Dropped {
+			tab.Count(out)
+		}
+		return nil
+	}
+	tab.Count(out)
+	if tooLarge {
+		resp = responder.Truncate(resp)
+	}
+	if s.Limiter != nil && !tcp {
+		zone, class := out.LimitKey()
+		switch s.Limiter.Allow(client, zone, class) {
+		case rrl.Drop:
+			return nil
+		case rrl.Slip:
+			resp = responder.Truncate(resp)
+		}
+	}
+	return resp
 }
 
 // ServeTCP accepts connections on ln until it is closed.
@@ -219,15 +236,10 @@ func (s *Server) serveConn(c net.Conn) {
 		if _, err := io.ReadFull(c, req[:n]); err != nil {
 			return
 		}
-		tab := s.Table()
-		resp, out := responder.Respond(tab, req[:n], buf[2:2], true)
+		resp := s.answer(s.Table(), req[:n], buf[2:2], netip.Addr{}, true, false)
 		if resp == nil {
-			if out.Dropped {
-				tab.Count(out)
-			}
 			return
 		}
-		tab.Count(out)
 		msg := buf[:2+len(resp)]
 		binary.BigEndian.PutUint16(msg, uint16(len(resp)))
 		_ = c.SetWriteDeadline(time.Now().Add(idle))

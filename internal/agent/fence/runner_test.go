@@ -75,14 +75,17 @@ func startNode(t *testing.T, z zone.Zone) *node {
 	return n
 }
 
-// pairZone is node i's zone of a hostname whose nodes are lb1, lb2, ...
-// at 127.0.0.1, 127.0.0.2, ...; check is its local health check.
-func pairZone(t *testing.T, i, nodes int, key string, check *zone.HealthCheckBody) zone.Zone {
+// pairZone is node i's zone of a hostname whose pairNodes nodes are lb1,
+// lb2, ... at 127.0.0.1, 127.0.0.2, ...; check is its local health check.
+// pairNodes is how many nodes a test hostname has.
+const pairNodes = 2
+
+func pairZone(t *testing.T, i int, key string, check *zone.HealthCheckBody) zone.Zone {
 	t.Helper()
 	self := "lb" + strconv.Itoa(i+1) + ".example.test"
 	b := zone.Body{IPv4: []string{"127.0.0." + strconv.Itoa(i+1)}, SOA: &zone.SOABody{MName: self},
 		HealthCheck: check, Withdraw: zone.WithdrawRefused, PeerKey: key}
-	for j := range nodes {
+	for j := range pairNodes {
 		ns := "lb" + strconv.Itoa(j+1) + ".example.test"
 		b.Nameservers = append(b.Nameservers, ns)
 		if j != i {
@@ -128,9 +131,9 @@ func via(nodes map[string]*node, rtt time.Duration) func(context.Context, *dns.M
 // and a zone without a key all leave it unhealthy.
 func TestPeerHealthIsAuthenticated(t *testing.T) {
 	key := zone.NewPeerKey()
-	peer := startNode(t, pairZone(t, 1, 2, key, nil))
-	other := startNode(t, pairZone(t, 1, 2, zone.NewPeerKey(), nil))
-	asker := pairZone(t, 0, 2, key, nil)
+	peer := startNode(t, pairZone(t, 1, key, nil))
+	other := startNode(t, pairZone(t, 1, zone.NewPeerKey(), nil))
+	asker := pairZone(t, 0, key, nil)
 
 	var recorded atomic.Pointer[dns.Msg]
 	spoof := func(owner func(q string) string) func(context.Context, *dns.Msg, string) (*dns.Msg, error) {
@@ -154,7 +157,7 @@ func TestPeerHealthIsAuthenticated(t *testing.T) {
 		{"spoofed, any name", asker, spoof(func(string) string { return "example.test." }), false},
 		{"spoofed, the question", asker, spoof(func(q string) string { return q }), false},
 		{"the peer under another key", asker, via(map[string]*node{"127.0.0.2": other}, 0), false},
-		{"no key in the asking zone", pairZone(t, 0, 2, "", nil), real, false},
+		{"no key in the asking zone", pairZone(t, 0, "", nil), real, false},
 		{"the peer", asker, func(ctx context.Context, m *dns.Msg, addr string) (*dns.Msg, error) {
 			r, err := real(ctx, m, addr)
 			recorded.Store(r)
@@ -180,7 +183,7 @@ func TestPeerHealthIsAuthenticated(t *testing.T) {
 // trial at least one node keeps answering throughout, because each node
 // publishes "failing" before it asks its peers.
 func TestSimultaneousFailureNeverWithdrawsAll(t *testing.T) {
-	const trials, nodes = 10, 2
+	const trials = 10
 	for trial := range trials {
 		lb, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -200,8 +203,8 @@ func TestSimultaneousFailureNeverWithdrawsAll(t *testing.T) {
 		key := zone.NewPeerKey()
 		byIP := map[string]*node{}
 		var all []*node
-		for i := range nodes {
-			n := startNode(t, pairZone(t, i, nodes, key, check))
+		for i := range pairNodes {
+			n := startNode(t, pairZone(t, i, key, check))
 			byIP["127.0.0."+strconv.Itoa(i+1)] = n
 			all = append(all, n)
 		}
@@ -222,7 +225,7 @@ func TestSimultaneousFailureNeverWithdrawsAll(t *testing.T) {
 					out++
 				}
 			}
-			if out == nodes {
+			if out == pairNodes {
 				allOut++
 			}
 		}

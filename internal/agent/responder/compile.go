@@ -25,6 +25,8 @@ const (
 	typeAAAA  = 28
 	typeTSIG  = 250
 	typeCNAME = 5
+	typeHTTPS = 65
+	typeCAA   = 257
 	typeIXFR  = 251
 	typeAXFR  = 252
 	typeANY   = 255
@@ -50,9 +52,10 @@ type Zone struct {
 	soaAuthority []byte // owner placeholder in [0:2], patched per response
 	counters     *Counters
 
-	mode   mode   // how the zone is answered while withdrawn
-	health []byte // TXT RR answered at _pmgtm-health.<zone>
-	acme   []byte // CNAME RR answered at _acme-challenge.<zone>; nil: none
+	mode   mode       // how the zone is answered while withdrawn
+	health []byte     // TXT RR answered at _pmgtm-health.<zone>
+	acme   []byte     // CNAME RR answered at _acme-challenge.<zone>; nil: none
+	static *staticRRs // CAA, TXT and HTTPS at the apex; nil: none
 	// For authenticated health answers (<nonce>._pmgtm-health.<zone>):
 	healthState string
 	peerKey     []byte // nil: the zone has no peer key, no MAC is given
@@ -139,6 +142,9 @@ func Compile(z zone.Zone, counters *Counters, f Fence) *Zone {
 		c.aaaa = appendRRHeader(c.aaaa, ptrQName, typeAAAA, z.AnswerTTL, 16)
 		c.aaaa = append(c.aaaa, a[:]...)
 		c.aaaaCount++
+	}
+	if !z.Empty() {
+		c.static = compileStatic(z.Static, z.AnswerTTL, z.NSTTL, v4, v6)
 	}
 	for _, n := range z.Nameservers {
 		w := nameWire(n)

@@ -45,7 +45,10 @@ func TestRespondFenced(t *testing.T) {
 			if h == nil || !h.Authoritative || len(h.Answer) != 1 {
 				t.Fatalf("health answer %v", h)
 			}
-			txt := h.Answer[0].(*dns.TXT)
+			txt, ok := h.Answer[0].(*dns.TXT)
+			if !ok {
+				t.Fatalf("health answer %v is not TXT", h.Answer[0])
+			}
 			if len(txt.Txt) != 2 || txt.Txt[0] != c.health || txt.Txt[1] != "serial=2026112501" || txt.Hdr.Ttl != 0 || txt.Hdr.Name != "_PMGTM-health.api.example.com." {
 				t.Fatalf("health %v", txt)
 			}
@@ -70,7 +73,11 @@ func TestRespondHealthChallenge(t *testing.T) {
 		if m == nil || !m.Authoritative || len(m.Answer) != 1 {
 			t.Fatalf("%+v: challenge answered %v", f, m)
 		}
-		rec, ok := zone.ParseHealthTXT(m.Answer[0].(*dns.TXT).Txt)
+		txt, ok := m.Answer[0].(*dns.TXT)
+		if !ok {
+			t.Fatalf("%+v: health answer %v is not TXT", f, m.Answer[0])
+		}
+		rec, ok := zone.ParseHealthTXT(txt.Txt)
 		want := f.Health
 		if want == "" {
 			want = zone.HealthOK

@@ -1,6 +1,10 @@
 package responder
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+
+	"github.com/pmgtm/terraform-provider-pmgtm/internal/agent/rrl"
+)
 
 // Response codes we produce.
 const (
@@ -73,13 +77,13 @@ func (o Outcome) LimitKey() (zone uint64, class uint8) {
 	}
 	switch {
 	case o.RCode == RCodeNoError && o.Answer:
-		return zone, 0
+		return zone, rrl.ClassAnswer
 	case o.RCode == RCodeNoError:
-		return zone, 1
+		return zone, rrl.ClassNoData
 	case o.RCode == RCodeRefused:
-		return zone, 2
+		return zone, rrl.ClassRefused
 	}
-	return zone, 3
+	return zone, rrl.ClassError
 }
 
 // Truncate turns a response into its truncated form: the header and the
@@ -238,6 +242,11 @@ func Respond(t *Table, req, buf []byte, tcp bool) ([]byte, Outcome) {
 	case typeSOA:
 		if atApex {
 			rrs, n = z.soaAnswer, 1
+		}
+	default:
+		// CAA, TXT and HTTPS at the hostname; never on the A/AAAA path.
+		if atApex && z.static != nil {
+			rrs, n = z.static.lookup(q.qtype)
 		}
 	}
 	if n > 0 {

@@ -26,6 +26,7 @@ func testZone(t testing.TB, name string, v4, v6 []string) zone.Zone {
 }
 
 func testTable(t testing.TB) *Table {
+	t.Helper()
 	return NewTable([]*Zone{
 		Compile(testZone(t, "api.example.com", []string{"198.51.100.10"}, []string{"2001:db8::10"}), nil, Fence{}),
 		// A longer zone beneath the first: longest match must pick it.

@@ -38,7 +38,9 @@ func Binary(t testing.TB) string {
 	buildOnce.Do(func() {
 		_, file, _, _ := runtime.Caller(0)
 		root := filepath.Join(filepath.Dir(file), "..", "..", "..")
-		buildDir, buildErr = os.MkdirTemp("", "pmgtm-agent-bin-")
+		// Built once for every test of the package, so not in one test's
+		// TempDir (removed when that test ends).
+		buildDir, buildErr = os.MkdirTemp("", "pmgtm-agent-bin-") //nolint:usetesting // shared by the package's tests
 		if buildErr != nil {
 			return
 		}
