@@ -40,8 +40,7 @@ const (
 // Zone is a compiled zone: the canonical model plus its pre-rendered
 // resource records.
 type Zone struct {
-	Model zone.Zone
-	apex  []byte // lower-case wire form, the lookup key
+	apex []byte // lower-case wire form, the lookup key
 
 	a, aaaa      []byte // RRs whose owner is a pointer to the question name
 	aCount       uint16
@@ -52,14 +51,18 @@ type Zone struct {
 	soaAuthority []byte // owner placeholder in [0:2], patched per response
 	counters     *Counters
 
-	mode   mode       // how the zone is answered while withdrawn
-	health []byte     // TXT RR answered at _pmgtm-health.<zone>
-	acme   []byte     // CNAME RR answered at _acme-challenge.<zone>; nil: none
-	static *staticRRs // CAA, TXT and HTTPS at the apex; nil: none
+	mode   mode   // how the zone is answered while withdrawn
+	health []byte // TXT RR answered at _pmgtm-health.<zone>
+	acme   []byte // CNAME RR answered at _acme-challenge.<zone>; nil: none
 	// For authenticated health answers (<nonce>._pmgtm-health.<zone>):
 	healthState string
-	peerKey     []byte // nil: the zone has no peer key, no MAC is given
-	key         uint64 // identifies the zone to rate limiting
+	peerKey     []byte     // nil: the zone has no peer key, no MAC is given
+	key         uint64     // identifies the zone to rate limiting
+	static      *staticRRs // CAA, TXT and HTTPS at the apex; nil: none
+
+	// Model is last: the answer path reads the fields above, which then
+	// share cache lines however large the model grows.
+	Model zone.Zone
 }
 
 type mode uint8

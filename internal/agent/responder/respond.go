@@ -244,9 +244,8 @@ func Respond(t *Table, req, buf []byte, tcp bool) ([]byte, Outcome) {
 			rrs, n = z.soaAnswer, 1
 		}
 	default:
-		// CAA, TXT and HTTPS at the hostname; never on the A/AAAA path.
-		if atApex && z.static != nil {
-			rrs, n = z.static.lookup(q.qtype)
+		if atApex {
+			rrs, n = z.staticRRs(q.qtype)
 		}
 	}
 	if n > 0 {

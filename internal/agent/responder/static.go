@@ -14,6 +14,18 @@ type staticRRs struct {
 	caaN, txtN, httpsN uint16
 }
 
+// staticRRs returns the zone's static records of qtype (CAA, TXT, HTTPS at
+// the apex), or none. Out of line: code added to Respond itself slowed the
+// A/AAAA path it never ran.
+//
+//go:noinline
+func (z *Zone) staticRRs(qtype uint16) ([]byte, uint16) {
+	if z.static == nil {
+		return nil, 0
+	}
+	return z.static.lookup(qtype)
+}
+
 // lookup returns the records of qtype, or none.
 func (s *staticRRs) lookup(qtype uint16) ([]byte, uint16) {
 	switch qtype {
