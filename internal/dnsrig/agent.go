@@ -66,6 +66,3 @@ func (a *Agent) Kill() {
 
 // Stop ends the agent gracefully.
 func (a *Agent) Stop() { a.proc.stop() }
-
-// Log returns the agent's output so far.
-func (a *Agent) Log() string { return a.proc.log() }

@@ -159,6 +159,3 @@ func signingClause(signing string) string {
 
 // Stop ends the server and waits for it.
 func (b *Primary) Stop() { b.proc.stop() }
-
-// Log returns the server's output so far.
-func (b *Primary) Log() string { return b.proc.log() }

@@ -4,16 +4,6 @@ package zone
 // (RFC 8555 §8.4); a wildcard certificate for *.<zone> asks the same name.
 const ACMELabel = "_acme-challenge"
 
-// ACMEName is the challenge name of a zone.
-func ACMEName(fqdn string) string { return ACMELabel + "." + fqdnDot(fqdn) }
-
-func fqdnDot(s string) string {
-	if len(s) == 0 || s[len(s)-1] != '.' {
-		return s + "."
-	}
-	return s
-}
-
 // ACMETarget checks the CNAME target of a zone's challenge name: a valid
 // name outside the zone (inside, the nodes would answer it themselves and
 // no ACME client could write it). "" means none.

@@ -69,13 +69,6 @@ func (in *Injector) Count(route string) int {
 	return in.calls[route]
 }
 
-// ResetCalls zeroes the counters.
-func (in *Injector) ResetCalls() {
-	in.mu.Lock()
-	in.calls = nil
-	in.mu.Unlock()
-}
-
 // Enter counts the call, sleeps the latency and returns the fault to
 // answer with, if any.
 func (in *Injector) Enter(method, path, route string) *Fault {
