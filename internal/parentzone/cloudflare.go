@@ -43,8 +43,10 @@ type CloudflareConfig struct {
 
 // NewCloudflare returns a Cloudflare backend: pmgtm's own client of the
 // API v4 dns_records endpoints, which lists a zone once per read, deletes
-// by the record id it listed (no lookup per delete), replaces a record set
-// in one batch request, and retries what the edge did not carry out.
+// by the record id it listed (no lookup per delete), writes a hostname's
+// whole change (marker and NS set) or a record set's replacement in one
+// batch request, keeps inside the token's request budget, and retries what
+// the edge did not carry out.
 func NewCloudflare(cfg CloudflareConfig) (Backend, error) {
 	if cfg.APIToken == "" {
 		return nil, fmt.Errorf("cloudflare: api_token is empty; set it or CLOUDFLARE_API_TOKEN (a token with Zone.DNS:Edit)")
@@ -437,6 +439,57 @@ func (b *cloudflareBackend) ReplaceSet(ctx context.Context, zone string, recs []
 		batch.Posts = append(batch.Posts, toCloudflare(r, z.apex))
 	}
 	return b.call(ctx, http.MethodPost, "/zones/"+z.id+"/dns_records/batch", batch, nil)
+}
+
+// ChangeRecords deletes del and creates add in one batch request, which
+// Cloudflare carries out as one transaction: a hostname's marker and NS
+// change cost one request. A record to delete that is already gone fails
+// the whole batch (81044); the batch is then sent again without it.
+func (b *cloudflareBackend) ChangeRecords(ctx context.Context, zone string, del, add []libdns.Record) ([]libdns.Record, error) {
+	z, err := b.target(ctx, zone)
+	if err != nil {
+		return nil, err
+	}
+	type deletion struct {
+		ID string `json:"id"`
+	}
+	for try := 0; ; try++ {
+		batch := struct {
+			Deletes []deletion `json:"deletes"`
+			Posts   []cfRecord `json:"posts"`
+		}{Deletes: []deletion{}, Posts: []cfRecord{}}
+		for _, rec := range del {
+			if try > 0 {
+				rec = libdns.RR{Name: rec.RR().Name, Type: rec.RR().Type, TTL: rec.RR().TTL, Data: rec.RR().Data} // look the id up again
+			}
+			rid, err := b.recordID(ctx, z, rec)
+			if err != nil {
+				return nil, err
+			}
+			if rid != "" {
+				batch.Deletes = append(batch.Deletes, deletion{rid})
+			}
+		}
+		for _, rec := range add {
+			batch.Posts = append(batch.Posts, toCloudflare(rec, z.apex))
+		}
+		var out struct {
+			Posts []cfRecord `json:"posts"`
+		}
+		err := b.call(ctx, http.MethodPost, "/zones/"+z.id+"/dns_records/batch", batch, &out)
+		var cfErr *CloudflareError
+		if errors.As(err, &cfErr) && cfErr.has(cfRecordMissing) && try == 0 {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		created := make([]libdns.Record, 0, len(out.Posts))
+		for _, r := range out.Posts {
+			created = append(created, fromCloudflare(r, z.apex))
+		}
+		return created, nil
+	}
 }
 
 // recordID is the id of rec: from its listing, else looked up ("" when

@@ -69,7 +69,7 @@ func TestCloudflareEdgeErrors(t *testing.T) {
 	p := cloudflareBackendFor(t, cf, "tok", "")
 	m := newManager(t, p, "default")
 	ctx := context.Background()
-	cf.Inject(faults.Fault{Method: "POST", PathSuffix: "/dns_records", Count: 2, Status: 502})
+	cf.Inject(faults.Fault{Method: "POST", PathSuffix: "/dns_records/batch", Count: 2, Status: 502})
 	cf.Inject(faults.Fault{Method: "GET", PathSuffix: "/dns_records", Count: 1, Status: 503})
 	if err := m.Ensure(ctx, testZone, "api", ns1, EnsureOptions{}); err != nil {
 		t.Fatalf("ensure through edge errors: %v", err)
@@ -87,9 +87,11 @@ func TestCloudflareEdgeErrors(t *testing.T) {
 }
 
 // TestCloudflareCost: 100 hostnames of 2 nodes are created and destroyed
-// with one zone lookup and one listing per manager, and no lookup before
-// a delete, inside the documented rate limit (switched on, scaled down:
-// 300 requests per 2 s, then a 1 s block) with its blocks waited out.
+// with one zone lookup and one listing per manager, one batch request per
+// hostname and run (its marker and NS records in one transaction), and no
+// lookup before a delete, inside the documented rate limit (switched on,
+// scaled down: 100 requests per 2 s, then a 1 s block) with its blocks
+// waited out.
 func TestCloudflareCost(t *testing.T) {
 	if testing.Short() {
 		t.Skip("100 hostnames")
@@ -99,7 +101,7 @@ func TestCloudflareCost(t *testing.T) {
 	for i := range 300 { // a zone that holds other records
 		cf.AddRecord(testZone, cloudflare.Record{Name: fmt.Sprintf("www%d.%s", i, testZone), Type: "A", Content: "192.0.2.1", TTL: 300})
 	}
-	cf.Limit = cloudflare.RateLimit{Requests: 300, Window: 2 * time.Second, Block: time.Second}
+	cf.Limit = cloudflare.RateLimit{Requests: 100, Window: 2 * time.Second, Block: time.Second}
 	p := cloudflareBackendFor(t, cf, "tok", "")
 	const n = 100
 	createThenDestroy(t, p, n)
@@ -108,16 +110,16 @@ func TestCloudflareCost(t *testing.T) {
 	if calls["GET /zones"] != 1 {
 		t.Errorf("%d zone lookups, want 1 per process", calls["GET /zones"])
 	}
-	// Creates: marker + 2 NS per hostname; deletes the same; reads: one
-	// listing per manager (one page here).
-	if got, want := calls["POST /zones/:id/dns_records"], 3*n; got > want+cf.Throttled() {
-		t.Errorf("%d creates, want %d", got, want)
+	// One batch per hostname to create (marker + 2 NS) and one to delete;
+	// reads: one listing per manager (one page here).
+	if got, want := calls["POST /zones/:id/dns_records/batch"], 2*n; got > want+cf.Throttled() {
+		t.Errorf("%d batches, want %d", got, want)
+	}
+	if got := calls["POST /zones/:id/dns_records"] + calls["DELETE /zones/:id/dns_records/:rid"]; got != 0 {
+		t.Errorf("%d single-record writes, want none", got)
 	}
 	if got := calls["GET /zones/:id/dns_records"]; got > 2+cf.Throttled() {
 		t.Errorf("%d record listings or lookups, want one listing per run (2)", got)
-	}
-	if got, want := calls["DELETE /zones/:id/dns_records/:rid"], 3*n; got > want+cf.Throttled() {
-		t.Errorf("%d deletes, want %d", got, want)
 	}
 	if cf.Throttled() == 0 {
 		t.Error("the rate limit never bit: the test does not exercise it")

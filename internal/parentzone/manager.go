@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -314,7 +315,9 @@ func (m *Manager) ensureOnce(ctx context.Context, zone, name string, want []RRSe
 // marker and its whole NS change then cost one round trip, and no reader
 // ever sees a state between them.
 type Changer interface {
-	ChangeRecords(ctx context.Context, zone string, del, add []libdns.Record) error
+	// ChangeRecords returns add as created (with the host's ids, for a
+	// later delete by id).
+	ChangeRecords(ctx context.Context, zone string, del, add []libdns.Record) ([]libdns.Record, error)
 }
 
 // changeAtOnce makes name's marker text and want in one Changer call.
@@ -325,11 +328,16 @@ func (m *Manager) changeAtOnce(ctx context.Context, c Changer, zone, name, text 
 		add = append(add, mk)
 	}
 	del = slices.DeleteFunc(m.ownMarkers(name, opts, z.records), func(r Record) bool { return r.Value == text })
+	var types []string
 	for _, w := range want {
 		d, a := diffSet(name, w, state.Of(w.Type))
 		del, add = append(del, d...), append(add, a...)
+		types = append(types, w.Type)
 	}
-	return m.change(ctx, c, zone, del, add, z)
+	if err := m.change(ctx, c, zone, del, add, z); err != nil {
+		return fmt.Errorf("writing the ownership marker and the %s records at %s: %w", strings.Join(types, ", "), fqName(name, zone), err)
+	}
+	return nil
 }
 
 // diffSet lists what turns have into w: a TTL change is the value deleted
@@ -369,10 +377,18 @@ func (m *Manager) change(ctx context.Context, c Changer, zone string, del, add [
 		return err
 	}
 	m.Calls.Change.Add(1)
+	var created []libdns.Record
 	if err := m.traced(ctx, "change", zone, append(slices.Clip(del), add...), func() error {
-		return c.ChangeRecords(ctx, fqdn(zone), nativeDel, nativeAdd)
+		var err error
+		created, err = c.ChangeRecords(ctx, fqdn(zone), nativeDel, nativeAdd)
+		return err
 	}); err != nil {
 		return err
+	}
+	if len(created) == len(add) {
+		for i := range add {
+			add[i].native = created[i]
+		}
 	}
 	gone := map[recordKey]bool{}
 	for _, r := range del {

@@ -59,7 +59,7 @@ func TestClientLimitAvoidsThrottling(t *testing.T) {
 	if testing.Short() {
 		t.Skip("paced writes")
 	}
-	const writers, each = 16, 2
+	const writers, each = 16, 6
 	run := func(t *testing.T, p Backend) {
 		t.Helper()
 		m := newManager(t, p, "default")

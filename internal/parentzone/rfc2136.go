@@ -312,27 +312,28 @@ func (b *rfc2136Backend) ProbeWrite(ctx context.Context, zone string) error {
 }
 
 func (b *rfc2136Backend) AppendRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
-	return recs, b.ChangeRecords(ctx, zone, nil, recs)
+	return b.ChangeRecords(ctx, zone, nil, recs)
 }
 
 func (b *rfc2136Backend) DeleteRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
-	return recs, b.ChangeRecords(ctx, zone, recs, nil)
+	_, err := b.ChangeRecords(ctx, zone, recs, nil)
+	return recs, err
 }
 
 // ChangeRecords removes del and adds add in one UPDATE message, which the
 // server applies atomically and in order, then reads them back: a write
 // that the server acknowledged but did not make fails here, naming the
 // record.
-func (b *rfc2136Backend) ChangeRecords(ctx context.Context, zone string, del, add []libdns.Record) error {
+func (b *rfc2136Backend) ChangeRecords(ctx context.Context, zone string, del, add []libdns.Record) ([]libdns.Record, error) {
 	zone = dns.Fqdn(zone)
 	m := new(dns.Msg).SetUpdate(zone)
 	delRRs, err := toRRs(del, zone)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	addRRs, err := toRRs(add, zone)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if len(delRRs) > 0 {
 		m.Remove(delRRs)
@@ -342,10 +343,10 @@ func (b *rfc2136Backend) ChangeRecords(ctx context.Context, zone string, del, ad
 	}
 	resp, err := b.exchange(ctx, m)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := b.rcodeError(resp, "update", zone); err != nil {
-		return err
+		return nil, err
 	}
 	// A record deleted and added again (a TTL change) must be present.
 	readded := map[string]bool{}
@@ -354,9 +355,9 @@ func (b *rfc2136Backend) ChangeRecords(ctx context.Context, zone string, del, ad
 	}
 	gone := slices.DeleteFunc(slices.Clone(delRRs), func(rr dns.RR) bool { return readded[rdata(rr)+" "+strings.ToLower(rr.Header().Name)] })
 	if err := b.readBack(ctx, addRRs, true); err != nil {
-		return err
+		return nil, err
 	}
-	return b.readBack(ctx, gone, false)
+	return add, b.readBack(ctx, gone, false)
 }
 
 func toRRs(recs []libdns.Record, zone string) ([]dns.RR, error) {

@@ -196,55 +196,63 @@ func unescapeName(s string) string {
 
 // AppendRecords adds the records to their sets: one batch of UPSERTs.
 func (b *route53Backend) AppendRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
-	return recs, b.change(ctx, zone, recs, func(have []string, add []string) []string {
-		out := slices.Clone(have)
-		for _, v := range add {
-			if !slices.Contains(out, v) {
-				out = append(out, v)
-			}
-		}
-		return out
-	}, true)
+	return recs, b.change(ctx, zone, nil, recs, false)
 }
 
 // DeleteRecords takes the records out of their sets: one batch of UPSERTs
 // (or DELETEs of sets left empty).
 func (b *route53Backend) DeleteRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
-	return recs, b.change(ctx, zone, recs, func(have []string, drop []string) []string {
-		return slices.DeleteFunc(slices.Clone(have), func(v string) bool { return slices.Contains(drop, v) })
-	}, false)
+	return recs, b.change(ctx, zone, recs, nil, false)
 }
 
 // ReplaceSet makes a set exactly recs (a TTL change of a multi-value set
 // takes effect at once).
 func (b *route53Backend) ReplaceSet(ctx context.Context, zone string, recs []libdns.Record) error {
-	return b.change(ctx, zone, recs, func(_ []string, want []string) []string { return want }, true)
+	return b.change(ctx, zone, nil, recs, true)
 }
 
-// change applies merge to every set the records touch, from the sets as
-// listed, in one ChangeResourceRecordSets batch. A batch rejected because
-// a set changed since it was listed (another editor) is computed again
-// from fresh reads of those sets, once.
-func (b *route53Backend) change(ctx context.Context, zone string, recs []libdns.Record, merge func(have, recs []string) []string, ttlFromRecs bool) error {
+// ChangeRecords takes del out of their sets and adds add, in one batch
+// (Route 53 applies a batch atomically): a hostname's marker and NS change
+// cost one request; a set whose values stay and whose TTL changes is one
+// UPSERT.
+func (b *route53Backend) ChangeRecords(ctx context.Context, zone string, del, add []libdns.Record) ([]libdns.Record, error) {
+	return add, b.change(ctx, zone, del, add, false)
+}
+
+// change turns every set the records touch into (have - del + add), or
+// exactly add when replace, from the sets as listed, in one
+// ChangeResourceRecordSets batch; a set that gains records takes their TTL.
+// A batch rejected because a set changed since it was listed (another
+// editor) is computed again from fresh reads of those sets, once.
+func (b *route53Backend) change(ctx context.Context, zone string, del, add []libdns.Record, replace bool) error {
 	id, err := b.zone(ctx, zone)
 	if err != nil {
 		return err
 	}
 	type group struct {
-		key    setKey
-		ttl    int64
-		values []string
+		key       setKey
+		ttl       int64
+		adds      bool
+		add, drop []string
 	}
 	var groups []*group
-	for _, rec := range recs {
+	at := func(rec libdns.Record) *group {
 		rr := rec.RR()
 		k := setKey{name: fqdn(libdns.AbsoluteName(rr.Name, zone)), rtype: rr.Type}
 		i := slices.IndexFunc(groups, func(g *group) bool { return g.key == k })
 		if i < 0 {
-			groups = append(groups, &group{key: k, ttl: int64(rr.TTL / time.Second)})
+			groups = append(groups, &group{key: k})
 			i = len(groups) - 1
 		}
-		groups[i].values = append(groups[i].values, toRoute53Value(rec))
+		return groups[i]
+	}
+	for _, rec := range del {
+		g := at(rec)
+		g.drop = append(g.drop, toRoute53Value(rec))
+	}
+	for _, rec := range add {
+		g := at(rec)
+		g.add, g.adds, g.ttl = append(g.add, toRoute53Value(rec)), true, int64(rec.RR().TTL/time.Second)
 	}
 	for try := 0; ; try++ {
 		var changes []r53types.Change
@@ -258,9 +266,17 @@ func (b *route53Backend) change(ctx context.Context, zone string, recs []libdns.
 			for _, r := range have.ResourceRecords {
 				haveValues = append(haveValues, aws.ToString(r.Value))
 			}
-			values := merge(haveValues, g.values)
+			values := slices.Clone(g.add)
+			if !replace {
+				values = slices.DeleteFunc(slices.Clone(haveValues), func(v string) bool { return slices.Contains(g.drop, v) })
+				for _, v := range g.add {
+					if !slices.Contains(values, v) {
+						values = append(values, v)
+					}
+				}
+			}
 			ttl := g.ttl
-			if !ttlFromRecs && found {
+			if !g.adds && found {
 				ttl = aws.ToInt64(have.TTL)
 			}
 			switch {

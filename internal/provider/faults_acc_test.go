@@ -51,14 +51,14 @@ func TestAccFaultsDuringApply(t *testing.T) {
 		ProtoV6ProviderFactories: protoV6Providers,
 		Steps: []resource.TestStep{
 			{Config: r.config(nodes, nil, "")},
-			{ // the API fails for good after the marker is written
+			{ // the API fails for good when the hostname's marker and NS set are written (one batch)
 				PreConfig: func() {
-					p.faults.Inject(faults.Fault{Method: "POST", PathSuffix: "/dns_records", Skip: 1, Count: 1000, Status: 500, Code: "10000"})
+					p.faults.Inject(faults.Fault{Method: "POST", PathSuffix: "/dns_records/batch", Count: 1000, Status: 500, Code: "10000"})
 				},
 				Config:      withTTL(300),
 				ExpectError: regexp.MustCompile(`(?s)Cannot apply api\.example\.test\..*publish`),
 			},
-			{ // faults gone: the next apply adopts what the failed one left and converges
+			{ // faults gone: the next apply converges (the failed batch left nothing)
 				PreConfig: func() { noDelegation(); p.faults.Clear() },
 				Config:    withTTL(300),
 				Check:     expectNS(300),
