@@ -103,8 +103,8 @@ func TestCloudflareCost(t *testing.T) {
 	}
 	cf.Limit = cloudflare.RateLimit{Requests: 100, Window: 2 * time.Second, Block: time.Second}
 	p := cloudflareBackendFor(t, cf, "tok", "")
-	const n = 100
-	createThenDestroy(t, p, n)
+	const n = costHostnames
+	createThenDestroy(t, p)
 	calls := cf.Calls()
 	t.Logf("calls for %d hostnames created and destroyed: %v; throttled %d", n, calls, cf.Throttled())
 	if calls["GET /zones"] != 1 {
@@ -129,10 +129,15 @@ func TestCloudflareCost(t *testing.T) {
 	}
 }
 
-// createThenDestroy creates n hostnames of ns1 in one run (one manager)
-// and destroys them in a later one, as two terraform commands would.
-func createThenDestroy(t *testing.T, p Backend, n int) {
+// costHostnames is how many hostnames the cost tests and benchmarks write.
+const costHostnames = 100
+
+// createThenDestroy creates costHostnames hostnames of ns1 in one run (one
+// manager) and destroys them in a later one, as two terraform commands
+// would.
+func createThenDestroy(t testing.TB, p Backend) {
 	t.Helper()
+	n := costHostnames
 	ctx := context.Background()
 	m := newManager(t, p, "default")
 	for i := range n {

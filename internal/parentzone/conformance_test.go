@@ -158,7 +158,7 @@ func bindFor(t *testing.T, software, signing string) *bind.Server {
 	return s
 }
 
-func newManager(t *testing.T, p Backend, owner string) *Manager {
+func newManager(t testing.TB, p Backend, owner string) *Manager {
 	t.Helper()
 	m, err := NewManager(p, owner, fastBackoff)
 	if err != nil {

@@ -32,8 +32,8 @@ func TestRoute53Cost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const n = 100
-	createThenDestroy(t, p, n)
+	const n = costHostnames
+	createThenDestroy(t, p)
 	calls, throttled := emu.Calls(), emu.Throttled()
 	t.Logf("calls for %d hostnames created and destroyed in a zone of 3,000 sets: %v; throttled %d", n, calls, throttled)
 	pages := (3000+2*n)/300 + 1
