@@ -15,7 +15,6 @@ import (
 	"os"
 	"os/signal"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -255,15 +254,7 @@ func run(ctx context.Context, cfg Config, version string, log *slog.Logger) erro
 	log.Info("api listening", "addr", apiLn.Addr().String(), "tls", cfg.TLSCert != "", "client_certs", cfg.TLSClientCA != "",
 		"auth", len(*sec.tokens.Load()) > 0, "version", version)
 
-	var wg sync.WaitGroup
-	for _, u := range udps {
-		wg.Add(1)
-		go func() { defer wg.Done(); dns.ServeUDP(u) }()
-	}
-	for _, t := range tcps {
-		wg.Add(1)
-		go func() { defer wg.Done(); dns.ServeTCP(t) }()
-	}
+	dns.Serve(udps, tcps)
 	apiErr := make(chan error, 1)
 	go func() { apiErr <- httpSrv.Serve(apiLn) }()
 	fenceCtx, stopFencing := context.WithCancel(ctx)
@@ -294,11 +285,9 @@ loop:
 			break loop
 		}
 	}
-	closeListeners()
-	dns.CloseConns()
+	dns.Shutdown()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = httpSrv.Shutdown(shutdownCtx)
-	wg.Wait()
 	return runErr
 }

@@ -43,7 +43,43 @@ type Server struct {
 	conns  map[net.Conn]struct{}
 	limit  *connlimit.Limiter
 	closed bool
-	wg     sync.WaitGroup
+	wg     sync.WaitGroup // TCP connections
+
+	// What Serve was given, for Shutdown.
+	udps    []*net.UDPConn
+	tcps    []net.Listener
+	serving sync.WaitGroup
+}
+
+// Serve answers on every socket, each in goroutines of its own, and
+// returns at once; the Server owns the sockets from then on, and Shutdown
+// closes them.
+func (s *Server) Serve(udps []*net.UDPConn, tcps []net.Listener) {
+	s.mu.Lock()
+	s.udps, s.tcps = append(s.udps, udps...), append(s.tcps, tcps...)
+	s.mu.Unlock()
+	for _, u := range udps {
+		s.serving.Go(func() { s.ServeUDP(u) })
+	}
+	for _, t := range tcps {
+		s.serving.Go(func() { s.ServeTCP(t) })
+	}
+}
+
+// Shutdown closes the sockets Serve was given, ends open TCP connections,
+// and returns when every goroutine of the Server has.
+func (s *Server) Shutdown() {
+	s.mu.Lock()
+	udps, tcps := s.udps, s.tcps
+	s.mu.Unlock()
+	for _, u := range udps {
+		u.Close()
+	}
+	for _, t := range tcps {
+		t.Close()
+	}
+	s.CloseConns()
+	s.serving.Wait()
 }
 
 // ServeUDP answers on conn until it is closed. A socket bound to one

@@ -50,12 +50,49 @@ func startServer(t *testing.T, st *store.Store) (udpAddr, tcpAddr string) {
 	}
 	// One TCP connection carries every query of a test: no query cap.
 	srv := &Server{Table: st.Table, Log: slog.New(slog.DiscardHandler), MaxTCPConns: 8, TCPIdleTimeout: time.Second, TCPMaxQueries: 1 << 30}
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); srv.ServeUDP(pc.(*net.UDPConn)) }()
-	go func() { defer wg.Done(); srv.ServeTCP(ln) }()
-	t.Cleanup(func() { pc.Close(); ln.Close(); srv.CloseConns(); wg.Wait() })
+	srv.Serve([]*net.UDPConn{pc.(*net.UDPConn)}, []net.Listener{ln})
+	t.Cleanup(srv.Shutdown)
 	return pc.LocalAddr().String(), ln.Addr().String()
+}
+
+// TestShutdown: Shutdown closes the sockets Serve was given, ends a TCP
+// connection a client holds open, and returns once every goroutine has.
+func TestShutdown(t *testing.T) {
+	st, err := store.Open(t.TempDir(), slog.New(slog.DiscardHandler), time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &Server{Table: st.Table, Log: slog.New(slog.DiscardHandler), TCPIdleTimeout: time.Minute}
+	srv.Serve([]*net.UDPConn{pc.(*net.UDPConn)}, []net.Listener{ln})
+	held, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	time.Sleep(50 * time.Millisecond) // accepted
+	done := make(chan struct{})
+	go func() { srv.Shutdown(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Shutdown did not return with a client's connection open")
+	}
+	if _, err := net.Dial("tcp", ln.Addr().String()); err == nil {
+		t.Error("the TCP listener still accepts after Shutdown")
+	}
+	_ = held.SetReadDeadline(time.Now().Add(time.Second))
+	if _, err := held.Read(make([]byte, 1)); err == nil {
+		t.Error("the held connection is still open after Shutdown")
+	}
 }
 
 // TestNoWrongAnswerDuringReplacements queries at full speed while the zone
