@@ -118,6 +118,16 @@ type zoneCache struct {
 	records []Record
 }
 
+// replace takes the records gone out of the cache and puts added in, after
+// a write that did so.
+func (z *zoneCache) replace(gone, added []Record) {
+	keys := map[recordKey]bool{}
+	for _, r := range gone {
+		keys[r.key()] = true
+	}
+	z.records = append(slices.DeleteFunc(z.records, func(r Record) bool { return keys[r.key()] }), added...)
+}
+
 // NewManager returns a manager for provider acting as owner.
 func NewManager(provider Backend, owner string, backoff Backoff) (*Manager, error) {
 	if err := ValidOwner(owner); err != nil {
@@ -390,12 +400,7 @@ func (m *Manager) change(ctx context.Context, c Changer, zone string, del, add [
 			add[i].native = created[i]
 		}
 	}
-	gone := map[recordKey]bool{}
-	for _, r := range del {
-		gone[r.key()] = true
-	}
-	z.records = slices.DeleteFunc(z.records, func(r Record) bool { return gone[r.key()] })
-	z.records = append(z.records, add...)
+	z.replace(del, add)
 	return nil
 }
 
@@ -420,12 +425,7 @@ func (m *Manager) replaceSet(ctx context.Context, r SetReplacer, zone, name stri
 	if err := m.traced(ctx, "replace", zone, want, func() error { return r.ReplaceSet(ctx, fqdn(zone), native) }); err != nil {
 		return fmt.Errorf("replacing the %s records at %s: %w", w.Type, fqName(name, zone), err)
 	}
-	gone := map[recordKey]bool{}
-	for _, h := range have {
-		gone[h.key()] = true
-	}
-	z.records = slices.DeleteFunc(z.records, func(r Record) bool { return gone[r.key()] })
-	z.records = append(z.records, want...)
+	z.replace(have, want)
 	return nil
 }
 
@@ -727,11 +727,7 @@ func (m *Manager) remove(ctx context.Context, zone string, recs []Record, z *zon
 	}); err != nil {
 		return err
 	}
-	gone := map[recordKey]bool{}
-	for _, r := range recs {
-		gone[r.key()] = true
-	}
-	z.records = slices.DeleteFunc(z.records, func(r Record) bool { return gone[r.key()] })
+	z.replace(recs, nil)
 	return nil
 }
 

@@ -114,14 +114,19 @@ type limitedTransport struct {
 }
 
 func (t *limitedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	waited, err := t.limit.wait(req.Context())
-	if waited > 0 && t.onWait != nil {
-		t.onWait(req.Context(), waited)
-	}
-	if err != nil {
+	if err := t.limit.admit(req, t.onWait); err != nil {
 		return nil, err
 	}
 	return t.base.RoundTrip(req)
+}
+
+// admit waits for req's slot and tells onWait how long that took.
+func (l *limiter) admit(req *http.Request, onWait WaitFunc) error {
+	waited, err := l.wait(req.Context())
+	if waited > 0 && onWait != nil {
+		onWait(req.Context(), waited)
+	}
+	return err
 }
 
 // limitedDoer is limitedTransport for a client given as its Do method
@@ -135,11 +140,7 @@ type limitedDoer struct {
 }
 
 func (d *limitedDoer) Do(req *http.Request) (*http.Response, error) {
-	waited, err := d.limit.wait(req.Context())
-	if waited > 0 && d.onWait != nil {
-		d.onWait(req.Context(), waited)
-	}
-	if err != nil {
+	if err := d.limit.admit(req, d.onWait); err != nil {
 		return nil, err
 	}
 	return d.base.Do(req)

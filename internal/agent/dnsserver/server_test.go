@@ -38,9 +38,10 @@ func storeWithZone(t *testing.T) *store.Store {
 	return st
 }
 
-func startServer(t *testing.T, st *store.Store) (udpAddr, tcpAddr string) {
+// listen opens a UDP socket and a TCP listener on loopback.
+func listen(t *testing.T) (*net.UDPConn, net.Listener) {
 	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	pc, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,9 +49,15 @@ func startServer(t *testing.T, st *store.Store) (udpAddr, tcpAddr string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return pc, ln
+}
+
+func startServer(t *testing.T, st *store.Store) (udpAddr, tcpAddr string) {
+	t.Helper()
+	pc, ln := listen(t)
 	// One TCP connection carries every query of a test: no query cap.
 	srv := &Server{Table: st.Table, Log: slog.New(slog.DiscardHandler), MaxTCPConns: 8, TCPIdleTimeout: time.Second, TCPMaxQueries: 1 << 30}
-	srv.Serve([]*net.UDPConn{pc.(*net.UDPConn)}, []net.Listener{ln})
+	srv.Serve([]*net.UDPConn{pc}, []net.Listener{ln})
 	t.Cleanup(srv.Shutdown)
 	return pc.LocalAddr().String(), ln.Addr().String()
 }
@@ -63,16 +70,9 @@ func TestShutdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	pc, ln := listen(t)
 	srv := &Server{Table: st.Table, Log: slog.New(slog.DiscardHandler), TCPIdleTimeout: time.Minute}
-	srv.Serve([]*net.UDPConn{pc.(*net.UDPConn)}, []net.Listener{ln})
+	srv.Serve([]*net.UDPConn{pc}, []net.Listener{ln})
 	held, err := net.Dial("tcp", ln.Addr().String())
 	if err != nil {
 		t.Fatal(err)

@@ -74,21 +74,18 @@ func compileStatic(s zone.Static, answerTTL, nsTTL uint32, v4, v6 []string) *sta
 		if h.Port != 0 {
 			rdata = appendParam(rdata, 3, binary.BigEndian.AppendUint16(nil, h.Port))
 		}
-		if len(v4) > 0 {
-			var hint []byte
-			for _, a := range v4 {
-				b := netip.MustParseAddr(a).As4()
-				hint = append(hint, b[:]...)
+		for _, hint := range []struct {
+			key   uint16
+			addrs []string
+		}{{4, v4}, {6, v6}} { // ipv4hint, ipv6hint
+			if len(hint.addrs) == 0 {
+				continue
 			}
-			rdata = appendParam(rdata, 4, hint)
-		}
-		if len(v6) > 0 {
-			var hint []byte
-			for _, a := range v6 {
-				b := netip.MustParseAddr(a).As16()
-				hint = append(hint, b[:]...)
+			var value []byte
+			for _, a := range hint.addrs {
+				value = append(value, netip.MustParseAddr(a).AsSlice()...)
 			}
-			rdata = appendParam(rdata, 6, hint)
+			rdata = appendParam(rdata, hint.key, value)
 		}
 		out.https = append(appendRRHeader(nil, ptrQName, typeHTTPS, answerTTL, len(rdata)), rdata...)
 		out.httpsN = 1
