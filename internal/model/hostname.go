@@ -29,7 +29,7 @@ type Hostname struct {
 	Drain       []string // nameservers of nodes to drain; nil when unknown
 	// Static records at the hostname (CAA, TXT, HTTPS); StaticKnown is
 	// false while part of them is unknown.
-	Static      zone.Static
+	Static      StaticRecords
 	StaticKnown bool
 }
 
@@ -122,9 +122,8 @@ func ValidateHostname(h Hostname) (errs, warns []Problem) {
 		}
 	}
 	if h.StaticKnown {
-		if _, fe := h.Static.Canonical(); fe != nil {
-			errs = append(errs, Problem{fe.Field, "Invalid record", fe.Message + "."})
-		}
+		_, problems := h.Static.Zone()
+		errs = append(errs, problems...)
 	}
 	if a := h.AnswerTTL; a != nil && (*a < MinAnswerTTL || *a > MaxAnswerTTL) {
 		errs = append(errs, Problem{"answer_ttl", "TTL out of range", fmt.Sprintf("answer_ttl = %d; use %d to %d seconds (30 is a good start: it bounds failover time).", *a, MinAnswerTTL, MaxAnswerTTL)})

@@ -102,7 +102,7 @@ func (m hostnameModel) settings(ctx context.Context, serial uint32) (model.ZoneS
 		s.HealthCheck = body
 	}
 	if h.StaticKnown {
-		s.Static, _ = h.Static.Canonical() // ValidateHostname reported any fault at plan time
+		s.Static, _ = h.Static.Zone() // ValidateHostname reported any fault at plan time
 	}
 	return s, diags
 }

@@ -228,9 +228,7 @@ func (m hostnameModel) hostname(ctx context.Context) (model.Hostname, diag.Diagn
 			h.Drain = append(h.Drain, d.ValueString())
 		}
 	}
-	var rangeDiags diag.Diagnostics
-	h.Static, h.StaticKnown, rangeDiags = m.static()
-	diags.Append(rangeDiags...)
+	h.Static, h.StaticKnown = m.static()
 	nodes, known, d := m.nodes()
 	diags.Append(d...)
 	if known {
@@ -243,48 +241,35 @@ func (m hostnameModel) hostname(ctx context.Context) (model.Hostname, diag.Diagn
 }
 
 // static returns the CAA, TXT and HTTPS records as configured, and
-// whether all of them are known; a number outside its field's range is an
-// error here, the rest is zone.Static's to check.
-func (m hostnameModel) static() (zone.Static, bool, diag.Diagnostics) {
+// whether all of them are known; model.StaticRecords checks them.
+func (m hostnameModel) static() (model.StaticRecords, bool) {
 	return staticRecords(m.CAA, m.TXT, m.HTTPS)
 }
 
 // staticRecords converts the caa, txt and https attributes (of
 // pmgtm_hostname and pmgtm_zone_file alike).
-func staticRecords(caa, txt types.List, https types.Object) (zone.Static, bool, diag.Diagnostics) {
-	var s zone.Static
-	var diags diag.Diagnostics
+func staticRecords(caa, txt types.List, https types.Object) (model.StaticRecords, bool) {
+	var s model.StaticRecords
 	if caa.IsUnknown() || txt.IsUnknown() || https.IsUnknown() {
-		return s, false, nil
+		return s, false
 	}
-	number := func(v types.Int64, p path.Path, lo, hi, unset int64) int64 {
-		if v.IsNull() {
-			return unset
-		}
-		if n := v.ValueInt64(); n >= lo && n <= hi {
-			return n
-		}
-		diags.AddAttributeError(p, "Number out of range", fmt.Sprintf("%d: use %d to %d.", v.ValueInt64(), lo, hi))
-		return unset
-	}
-	for i, e := range caa.Elements() {
+	for _, e := range caa.Elements() {
 		o, ok := e.(types.Object)
 		if !ok || o.IsUnknown() {
-			return s, false, diags
+			return s, false
 		}
 		a := o.Attributes()
 		flags, ok1 := a["flags"].(types.Int64)
 		tag, ok2 := a["tag"].(types.String)
 		value, ok3 := a["value"].(types.String)
 		if !ok1 || !ok2 || !ok3 || flags.IsUnknown() || tag.IsUnknown() || value.IsUnknown() {
-			return s, false, diags
+			return s, false
 		}
-		f := number(flags, path.Root("caa").AtListIndex(i).AtName("flags"), 0, 255, 0)
-		s.CAA = append(s.CAA, zone.CAA{Flags: uint8(f), Tag: tag.ValueString(), Value: value.ValueString()})
+		s.CAA = append(s.CAA, model.CAA{Flags: knownInt(flags), Tag: tag.ValueString(), Value: value.ValueString()})
 	}
 	texts, ok := stringElements(txt)
 	if !ok {
-		return s, false, diags
+		return s, false
 	}
 	s.TXT = texts
 	if !https.IsNull() {
@@ -294,13 +279,11 @@ func staticRecords(caa, txt types.List, https types.Object) (zone.Static, bool, 
 		alpnList, ok3 := a["alpn"].(types.List)
 		alpn, ok4 := stringElements(alpnList)
 		if !ok1 || !ok2 || !ok3 || !ok4 || prio.IsUnknown() || port.IsUnknown() {
-			return s, false, diags
+			return s, false
 		}
-		s.HTTPS = &zone.HTTPS{ALPN: alpn,
-			Priority: uint16(number(prio, path.Root("https").AtName("priority"), 1, 65535, 1)),
-			Port:     uint16(number(port, path.Root("https").AtName("port"), 1, 65535, 0))}
+		s.HTTPS = &model.HTTPS{Priority: knownInt(prio), Port: knownInt(port), ALPN: alpn}
 	}
-	return s, !diags.HasError(), diags
+	return s, true
 }
 
 // stringElements is a known list's strings (nil for a null list).
@@ -528,14 +511,14 @@ func sameContent(plan, state hostnameModel) bool {
 // sameStatic compares the static records in canonical form: a reordered
 // list is the same zone.
 func sameStatic(plan, state hostnameModel) bool {
-	ps, pk, _ := plan.static()
-	ss, sk, _ := state.static()
+	ps, pk := plan.static()
+	ss, sk := state.static()
 	if !pk || !sk {
 		return false
 	}
-	pc, pe := ps.Canonical()
-	sc, se := ss.Canonical()
-	return pe == nil && se == nil && reflect.DeepEqual(pc, sc)
+	pc, pp := ps.Zone()
+	sc, sp := ss.Zone()
+	return pp == nil && sp == nil && reflect.DeepEqual(pc, sc)
 }
 
 func nameserverList(nodes []model.HostnameNode) types.List {

@@ -107,7 +107,7 @@ func (d *ZoneFileDataSource) Schema(_ context.Context, _ datasource.SchemaReques
 
 func (m zoneFileModel) hostname(ctx context.Context) (model.Hostname, *model.HostnameNode, []string) {
 	h := model.Hostname{Zone: known(m.Zone), Name: known(m.Name), AnswerTTL: knownInt(m.AnswerTTL), NSTTL: knownInt(m.NSTTL)}
-	h.Static, h.StaticKnown, _ = staticRecords(m.CAA, m.TXT, m.HTTPS) // range errors: reported by check
+	h.Static, h.StaticKnown = staticRecords(m.CAA, m.TXT, m.HTTPS)
 	hm := hostnameModel{Nodes: m.Nodes}
 	nodes, ok, _ := hm.nodes()
 	if ok {
@@ -145,8 +145,6 @@ func (d *ZoneFileDataSource) ValidateConfig(ctx context.Context, req datasource.
 // what is merely unwise); it returns the hostname and the node.
 func (m zoneFileModel) check(ctx context.Context, diags *diag.Diagnostics, withWarnings bool) (model.Hostname, *model.HostnameNode) {
 	h, self, problems := m.hostname(ctx)
-	_, _, rangeDiags := staticRecords(m.CAA, m.TXT, m.HTTPS)
-	diags.Append(rangeDiags...)
 	errs, warns := model.ValidateHostname(h)
 	if !withWarnings {
 		warns = nil
@@ -180,7 +178,8 @@ func (d *ZoneFileDataSource) Read(ctx context.Context, req datasource.ReadReques
 		nsTTL = *h.NSTTL
 	}
 	fqdn, _ := zone.CanonicalName(h.Name + "." + h.Zone)
-	body := model.NodeZone(fqdn, *self, h.Nodes, model.ZoneSettings{AnswerTTL: answerTTL, NSTTL: nsTTL, ACMEChallenge: known(m.ACME), Static: h.Static})
+	static, _ := h.Static.Zone() // check reported any fault
+	body := model.NodeZone(fqdn, *self, h.Nodes, model.ZoneSettings{AnswerTTL: answerTTL, NSTTL: nsTTL, ACMEChallenge: known(m.ACME), Static: static})
 	z, fe := body.Canonical(fqdn)
 	if fe != nil && fe.Field == "acme_challenge" {
 		resp.Diagnostics.AddAttributeError(path.Root("acme_challenge_target"), "Invalid ACME challenge target", fe.Message+".")
