@@ -404,31 +404,6 @@ func (m *Manager) change(ctx context.Context, c Changer, zone string, del, add [
 	return nil
 }
 
-// SetReplacer is a backend that stores one TTL per record set and can
-// replace a whole set atomically (Route 53's UPSERT). Record-by-record TTL
-// changes do not take there: a record added to a set takes the set's TTL.
-type SetReplacer interface {
-	ReplaceSet(ctx context.Context, zone string, recs []libdns.Record) error
-}
-
-// replaceSet makes the records of w.Type at name exactly w in one call.
-func (m *Manager) replaceSet(ctx context.Context, r SetReplacer, zone, name string, w RRSet, have []Record, z *zoneCache) error {
-	want := make([]Record, 0, len(w.Values))
-	for _, v := range w.Values {
-		want = append(want, Record{Name: name, Type: w.Type, TTL: w.TTL, Value: normalValue(w.Type, v)})
-	}
-	native, err := toNative(want)
-	if err != nil {
-		return err
-	}
-	m.Calls.Append.Add(1)
-	if err := m.traced(ctx, "replace", zone, want, func() error { return r.ReplaceSet(ctx, fqdn(zone), native) }); err != nil {
-		return fmt.Errorf("replacing the %s records at %s: %w", w.Type, fqName(name, zone), err)
-	}
-	z.replace(have, want)
-	return nil
-}
-
 // WriteProber is a backend that can tell, changing nothing, whether its
 // credentials may write a zone.
 type WriteProber interface {
@@ -537,41 +512,28 @@ func (m *Manager) ownMarkers(name string, o EnsureOptions, records []Record) []R
 	return out
 }
 
-// syncType diffs one type record by record.
+// syncType makes one type at name w for a backend without Changer, one
+// call at a time: a TTL change is the value deleted and added again, one
+// value at a time so the set's other members keep answering; then the
+// additions, then the deletions, so an NS set never loses a member it keeps.
 func (m *Manager) syncType(ctx context.Context, zone, name string, w RRSet, have []Record, z *zoneCache) error {
-	wantSet := map[string]bool{}
-	var add, del, retime []Record
-	for _, v := range w.Values {
-		r := Record{Name: name, Type: w.Type, TTL: w.TTL, Value: normalValue(w.Type, v)}
-		wantSet[r.Value] = true
-		i := slices.IndexFunc(have, func(h Record) bool { return h.Value == r.Value })
-		switch {
-		case i < 0:
-			add = append(add, r)
-		case have[i].TTL != w.TTL:
-			retime = append(retime, have[i], r)
+	del, add := diffSet(name, w, have)
+	var fresh []Record // added values that are not a TTL change
+	for _, a := range add {
+		i := slices.IndexFunc(del, func(d Record) bool { return d.Value == a.Value })
+		if i < 0 {
+			fresh = append(fresh, a)
+			continue
 		}
-	}
-	for _, h := range have {
-		if !wantSet[h.Value] {
-			del = append(del, h)
+		if err := m.remove(ctx, zone, del[i:i+1], z); err != nil {
+			return fmt.Errorf("changing TTL of %s: %w", del[i], err)
 		}
-	}
-	if r, ok := m.provider.(SetReplacer); ok && len(retime) > 0 {
-		// The host keeps one TTL per set (Route 53): replace the whole set
-		// at once, atomically, to the wanted values and TTL.
-		return m.replaceSet(ctx, r, zone, name, w, have, z)
-	}
-	// A TTL change is a delete and an add of the same value: one value at
-	// a time, so the other members of the set keep answering.
-	for i := 0; i < len(retime); i += 2 {
-		if err := m.remove(ctx, zone, retime[i:i+1], z); err != nil {
-			return fmt.Errorf("changing TTL of %s: %w", retime[i], err)
+		if err := m.add(ctx, zone, []Record{a}, z); err != nil {
+			return fmt.Errorf("changing TTL of %s: %w", a, err)
 		}
-		if err := m.add(ctx, zone, retime[i+1:i+2], z); err != nil {
-			return fmt.Errorf("changing TTL of %s: %w", retime[i+1], err)
-		}
+		del = slices.Delete(del, i, i+1)
 	}
+	add = fresh
 	if err := m.add(ctx, zone, add, z); err != nil {
 		return fmt.Errorf("adding %s records at %s: %w", w.Type, fqName(name, zone), err)
 	}

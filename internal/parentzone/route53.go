@@ -196,19 +196,13 @@ func unescapeName(s string) string {
 
 // AppendRecords adds the records to their sets: one batch of UPSERTs.
 func (b *route53Backend) AppendRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
-	return recs, b.change(ctx, zone, nil, recs, false)
+	return recs, b.change(ctx, zone, nil, recs)
 }
 
 // DeleteRecords takes the records out of their sets: one batch of UPSERTs
 // (or DELETEs of sets left empty).
 func (b *route53Backend) DeleteRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
-	return recs, b.change(ctx, zone, recs, nil, false)
-}
-
-// ReplaceSet makes a set exactly recs (a TTL change of a multi-value set
-// takes effect at once).
-func (b *route53Backend) ReplaceSet(ctx context.Context, zone string, recs []libdns.Record) error {
-	return b.change(ctx, zone, nil, recs, true)
+	return recs, b.change(ctx, zone, recs, nil)
 }
 
 // ChangeRecords takes del out of their sets and adds add, in one batch
@@ -216,15 +210,14 @@ func (b *route53Backend) ReplaceSet(ctx context.Context, zone string, recs []lib
 // cost one request; a set whose values stay and whose TTL changes is one
 // UPSERT.
 func (b *route53Backend) ChangeRecords(ctx context.Context, zone string, del, add []libdns.Record) ([]libdns.Record, error) {
-	return add, b.change(ctx, zone, del, add, false)
+	return add, b.change(ctx, zone, del, add)
 }
 
-// change turns every set the records touch into (have - del + add), or
-// exactly add when replace, from the sets as listed, in one
-// ChangeResourceRecordSets batch; a set that gains records takes their TTL.
+// change turns every set the records touch into (have - del + add), from
+// the sets as listed, in one ChangeResourceRecordSets batch; a set that gains records takes their TTL.
 // A batch rejected because a set changed since it was listed (another
 // editor) is computed again from fresh reads of those sets, once.
-func (b *route53Backend) change(ctx context.Context, zone string, del, add []libdns.Record, replace bool) error {
+func (b *route53Backend) change(ctx context.Context, zone string, del, add []libdns.Record) error {
 	id, err := b.zone(ctx, zone)
 	if err != nil {
 		return err
@@ -266,13 +259,10 @@ func (b *route53Backend) change(ctx context.Context, zone string, del, add []lib
 			for _, r := range have.ResourceRecords {
 				haveValues = append(haveValues, aws.ToString(r.Value))
 			}
-			values := slices.Clone(g.add)
-			if !replace {
-				values = slices.DeleteFunc(slices.Clone(haveValues), func(v string) bool { return slices.Contains(g.drop, v) })
-				for _, v := range g.add {
-					if !slices.Contains(values, v) {
-						values = append(values, v)
-					}
+			values := slices.DeleteFunc(slices.Clone(haveValues), func(v string) bool { return slices.Contains(g.drop, v) })
+			for _, v := range g.add {
+				if !slices.Contains(values, v) {
+					values = append(values, v)
 				}
 			}
 			ttl := g.ttl
