@@ -392,7 +392,7 @@ func (b *cloudflareBackend) DeleteRecords(ctx context.Context, zone string, recs
 	}
 	var done []libdns.Record
 	for _, rec := range recs {
-		rid, err := b.recordID(ctx, z, rec)
+		rid, err := b.recordID(ctx, z, rec, false)
 		if err != nil {
 			return done, err
 		}
@@ -429,10 +429,7 @@ func (b *cloudflareBackend) ChangeRecords(ctx context.Context, zone string, del,
 			Posts   []cfRecord `json:"posts"`
 		}{Deletes: []deletion{}, Posts: []cfRecord{}}
 		for _, rec := range del {
-			if try > 0 {
-				rec = libdns.RR{Name: rec.RR().Name, Type: rec.RR().Type, TTL: rec.RR().TTL, Data: rec.RR().Data} // look the id up again
-			}
-			rid, err := b.recordID(ctx, z, rec)
+			rid, err := b.recordID(ctx, z, rec, try > 0) // after 81044, look the ids up again
 			if err != nil {
 				return nil, err
 			}
@@ -462,10 +459,10 @@ func (b *cloudflareBackend) ChangeRecords(ctx context.Context, zone string, del,
 	}
 }
 
-// recordID is the id of rec: from its listing, else looked up ("" when
-// the zone does not hold it).
-func (b *cloudflareBackend) recordID(ctx context.Context, z cfZone, rec libdns.Record) (string, error) {
-	if id, ok := providerData(rec).(cfID); ok && id != "" {
+// recordID is the id of rec: from its listing (unless fresh), else
+// looked up ("" when the zone does not hold it).
+func (b *cloudflareBackend) recordID(ctx context.Context, z cfZone, rec libdns.Record, fresh bool) (string, error) {
+	if id, ok := providerData(rec).(cfID); ok && id != "" && !fresh {
 		return string(id), nil
 	}
 	want := toCloudflare(rec, z.apex)

@@ -89,9 +89,10 @@ func (r Result) PerHostname(phase string) time.Duration {
 
 type rig struct {
 	Options
-	parent *dnsrig.Primary
-	agents []*dnsrig.Agent
-	token  string
+	parent      *dnsrig.Primary
+	agents      []*dnsrig.Agent
+	token       string
+	terraformrc string // dev_overrides pointing terraform at r.Binary
 }
 
 // Run measures every size and returns the results so far on error.
@@ -134,6 +135,14 @@ func (r *rig) start() error {
 		}
 		r.agents = append(r.agents, a)
 	}
+	bin, err := filepath.Abs(filepath.Dir(r.Binary))
+	if err != nil {
+		return err
+	}
+	r.terraformrc = filepath.Join(r.Dir, "terraformrc")
+	if err := os.WriteFile(r.terraformrc, fmt.Appendf(nil, "provider_installation {\n  dev_overrides {\n    \"registry.terraform.io/pmgtm/pmgtm\" = %q\n  }\n  direct {}\n}\n", bin), 0o644); err != nil {
+		return err
+	}
 	fmt.Fprintf(r.Log, "rig: BIND %s, agents on %s\n", r.parent.Addr, strings.Join(nodeIPs, ", "))
 	return nil
 }
@@ -159,6 +168,7 @@ func (r *rig) measure(n int) (Result, error) {
 	if err != nil {
 		return res, err
 	}
+	var floorBytes int // a plain terraform_data instance, as written
 	phases := r.Phases
 	if len(phases) == 0 {
 		phases = Phases
@@ -197,6 +207,9 @@ func (r *rig) measure(n int) (Result, error) {
 			if res.StateBytes, err = instanceBytes(pm, "pmgtm_hostname"); err != nil {
 				return res, err
 			}
+			if floorBytes, err = instanceBytes(floor, "terraform_data"); err != nil {
+				return res, err
+			}
 		}
 	}
 	if res.StateBytes == 0 {
@@ -206,8 +219,9 @@ func (r *rig) measure(n int) (Result, error) {
 	if err != nil {
 		return res, err
 	}
-	// terraform_data keeps its input twice (input and output).
-	blob := strings.Repeat("x", max(0, res.StateBytes-300)/2)
+	// terraform_data keeps its input twice (input and output): half the
+	// difference to a plain terraform_data instance makes up the rest.
+	blob := strings.Repeat("x", max(0, res.StateBytes-floorBytes)/2)
 	for _, phase := range phases {
 		took, _, _, err := r.terraform(sized, n, phase, "", blob)
 		if err != nil {
@@ -392,17 +406,9 @@ func (r *rig) terraform(dir string, n int, phase, profiles, blob string) (time.D
 		"refresh": {"plan", "-input=false", "-no-color", "-lock=false"},
 		"destroy": {"destroy", "-auto-approve", "-input=false", "-no-color"},
 	}[phase]
-	rc := filepath.Join(r.Dir, "terraformrc")
-	bin, err := filepath.Abs(filepath.Dir(r.Binary))
-	if err != nil {
-		return 0, 0, "", err
-	}
-	if err := os.WriteFile(rc, fmt.Appendf(nil, "provider_installation {\n  dev_overrides {\n    \"registry.terraform.io/pmgtm/pmgtm\" = %q\n  }\n  direct {}\n}\n", bin), 0o644); err != nil {
-		return 0, 0, "", err
-	}
 	cmd := exec.Command(r.Terraform, args...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "TF_CLI_CONFIG_FILE="+rc, "TF_IN_AUTOMATION=1", "CHECKPOINT_DISABLE=1",
+	cmd.Env = append(os.Environ(), "TF_CLI_CONFIG_FILE="+r.terraformrc, "TF_IN_AUTOMATION=1", "CHECKPOINT_DISABLE=1",
 		"TF_VAR_n="+strconv.Itoa(n), "TF_VAR_server="+r.parent.Addr, "TF_VAR_tsig_secret="+r.parent.KeySecret,
 		"TF_VAR_agent_token="+r.token, "TF_VAR_blob="+blob)
 	if profiles != "" {

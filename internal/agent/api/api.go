@@ -44,6 +44,7 @@ type Handler struct {
 	// served counts authorized requests by route pattern, fixed at New;
 	// connections counts accepted API connections (see ConnOpened).
 	served      map[string]*atomic.Int64
+	routes      []string // the patterns, in the order metrics lists them
 	connections *atomic.Int64
 }
 
@@ -54,18 +55,20 @@ func New(h Handler) *Handler {
 	h.mux = http.NewServeMux()
 	h.failures = newAuthLimit(time.Now)
 	h.refused = new(refusals)
-	handlers := []http.HandlerFunc{h.putZone, h.getZone, h.deleteZone, h.drain, h.listZones, h.health, h.metrics}
 	h.served, h.connections = map[string]*atomic.Int64{}, new(atomic.Int64)
-	for i, route := range routes {
-		h.mux.HandleFunc(route, handlers[i])
-		h.served[route] = new(atomic.Int64)
+	for _, r := range []struct {
+		pattern string
+		handle  http.HandlerFunc
+	}{
+		{"PUT /v1/zones/{fqdn}", h.putZone}, {"GET /v1/zones/{fqdn}", h.getZone}, {"DELETE /v1/zones/{fqdn}", h.deleteZone},
+		{"PUT /v1/zones/{fqdn}/drain", h.drain}, {"GET /v1/zones", h.listZones}, {"GET /v1/health", h.health}, {"GET /metrics", h.metrics},
+	} {
+		h.mux.HandleFunc(r.pattern, r.handle)
+		h.served[r.pattern] = new(atomic.Int64)
+		h.routes = append(h.routes, r.pattern)
 	}
 	return &h
 }
-
-// routes are the API's patterns, in the order metrics lists them.
-var routes = []string{"PUT /v1/zones/{fqdn}", "GET /v1/zones/{fqdn}", "DELETE /v1/zones/{fqdn}",
-	"PUT /v1/zones/{fqdn}/drain", "GET /v1/zones", "GET /v1/health", "GET /metrics"}
 
 // ConnOpened counts an accepted connection: a client that opens one per
 // request (no keep-alive) shows up as connections close to requests.

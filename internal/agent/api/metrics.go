@@ -61,7 +61,7 @@ func (h *Handler) metrics(w http.ResponseWriter, _ *http.Request) {
 	fmt.Fprintf(bw, "pmgtm_api_auth_refused_total{reason=\"blocked\"} %d\n", h.refused.blocked.Load())
 	fmt.Fprintln(bw, "# HELP pmgtm_api_requests_total Authorized admin API requests, by method and route.")
 	fmt.Fprintln(bw, "# TYPE pmgtm_api_requests_total counter")
-	for _, route := range routes {
+	for _, route := range h.routes {
 		method, path, _ := strings.Cut(route, " ")
 		fmt.Fprintf(bw, "pmgtm_api_requests_total{method=%q,route=%q} %d\n", method, path, h.served[route].Load())
 	}
