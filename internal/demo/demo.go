@@ -198,7 +198,7 @@ func (d *demo) terraform(parent *dnsrig.Primary, token string) (func(args ...str
 	if err := os.WriteFile(rc, []byte(fmt.Sprintf("provider_installation {\n  dev_overrides {\n    \"registry.terraform.io/pmgtm/pmgtm\" = %q\n  }\n  direct {}\n}\n", bin)), 0o644); err != nil {
 		return nil, err
 	}
-	env := append(os.Environ(), "TF_CLI_CONFIG_FILE="+rc, "TF_IN_AUTOMATION=1",
+	env := append(os.Environ(), "TF_CLI_CONFIG_FILE="+rc, "TF_IN_AUTOMATION=1", "CHECKPOINT_DISABLE=1",
 		"TF_VAR_rfc2136_server="+parent.Addr, "TF_VAR_tsig_secret="+parent.KeySecret, "TF_VAR_agent_token="+token)
 	return func(args ...string) (string, error) {
 		cmd := exec.Command(d.Terraform, args...)

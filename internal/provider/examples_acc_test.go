@@ -201,7 +201,7 @@ func cliFor(t *testing.T, bin string) func(config string, args ...string) (strin
 		if err := os.WriteFile(filepath.Join(work, "main.tf"), []byte(config), 0o644); err != nil {
 			return "", err
 		}
-		env := append(os.Environ(), "TF_CLI_CONFIG_FILE="+rc, "TF_IN_AUTOMATION=1")
+		env := append(os.Environ(), "TF_CLI_CONFIG_FILE="+rc, "TF_IN_AUTOMATION=1", "CHECKPOINT_DISABLE=1")
 		get := exec.Command(bin, "get", "-no-color")
 		get.Dir, get.Env = work, env
 		if out, err := get.CombinedOutput(); err != nil {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -338,6 +339,12 @@ func (r *rig) moduleConfig(nodes map[string]string) string {
 	if err != nil {
 		r.t.Fatal(err)
 	}
+	return r.moduleConfigFrom(strconv.Quote(module), nodes)
+}
+
+// moduleConfigFrom is moduleConfig with the module block's source (and
+// any arguments after it, such as a version) given as HCL.
+func (r *rig) moduleConfigFrom(source string, nodes map[string]string) string {
 	names := slices.Sorted(maps.Keys(nodes))
 	var b strings.Builder
 	for _, n := range names {
@@ -345,11 +352,11 @@ func (r *rig) moduleConfig(nodes map[string]string) string {
 	}
 	return r.provider() + fmt.Sprintf(`
 module "gtm" {
-  source    = %q
+  source    = %s
   zone      = "example.test"
   nodes     = {%s
   }
   hostnames = { api = { answer_ttl = 5, ns_ttl = 60 } }
 }
-`, module, b.String())
+`, source, b.String())
 }
