@@ -68,22 +68,34 @@ func TestSelfSignedTLSByDefault(t *testing.T) {
 		t.Fatalf("fingerprint %q", fp)
 	}
 	for run := range 2 { // the second start keeps the certificate
-		// A port of its own each time: the wildcard listener must not meet
-		// a port another test took meanwhile.
-		port := agentproc.FreePort(t, "127.0.0.1")
-		url := "https://127.0.0.1:" + strconv.Itoa(port)
-		cmd := exec.Command(bin, args(port)...)
-		var logs strings.Builder
-		cmd.Stderr = &logs
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		var status int
-		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-			if status, err = getHealth(pinned(fp), url, token); err == nil {
-				break
+		// A port of its own each time, free on every address (the listener
+		// is a wildcard); another test can still take it before the agent
+		// binds, so a start that meets "address already in use" tries anew.
+		var (
+			port   int
+			cmd    *exec.Cmd
+			logs   agentproc.LogBuffer
+			status int
+		)
+		for attempt := 0; attempt < 3 && status != http.StatusOK; attempt++ {
+			port = agentproc.FreePort(t, "0.0.0.0")
+			logs.Reset()
+			cmd = exec.Command(bin, args(port)...)
+			cmd.Stderr = &logs
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+				if status, err = getHealth(pinned(fp), "https://127.0.0.1:"+strconv.Itoa(port), token); err == nil ||
+					strings.Contains(logs.String(), "address already in use") {
+					break
+				}
+			}
+			if status != http.StatusOK && strings.Contains(logs.String(), "address already in use") {
+				_ = cmd.Wait()
 			}
 		}
+		url := "https://127.0.0.1:" + strconv.Itoa(port)
 		if status != http.StatusOK {
 			_ = cmd.Process.Kill()
 			_ = cmd.Wait()

@@ -1,5 +1,3 @@
-// Package provider holds the Terraform framework glue of pmgtm. Domain logic
-// lives in plain Go packages beside it (zone, model, parentzone).
 package provider
 
 import (

@@ -1,4 +1,3 @@
-// Package api is the agent's admin API: zones in and out, health, metrics.
 package api
 
 import (

@@ -1,5 +1,3 @@
-// Package agentproc builds the real pmgtm-agent binary and runs it on
-// loopback for tests: the tests talk to it only through its sockets.
 package agentproc
 
 import (
@@ -73,7 +71,7 @@ type Agent struct {
 	DataDir string
 	Token   string
 	HTTP    *http.Client
-	logs    *syncBuffer
+	logs    *LogBuffer
 	done    chan struct{}
 	exitErr error
 }
@@ -118,7 +116,7 @@ func Start(t testing.TB, o Options) *Agent {
 		}
 		hc = &http.Client{Transport: &http.Transport{TLSClientConfig: cfg}}
 	}
-	a := &Agent{t: t, DataDir: o.DataDir, Token: o.Token, HTTP: hc, logs: &syncBuffer{}, done: make(chan struct{}),
+	a := &Agent{t: t, DataDir: o.DataDir, Token: o.Token, HTTP: hc, logs: &LogBuffer{}, done: make(chan struct{}),
 		DNSAddr: net.JoinHostPort(o.IP, strconv.Itoa(o.DNSPort)),
 		APIURL:  scheme + net.JoinHostPort(o.IP, strconv.Itoa(o.APIPort))}
 	args := []string{"--dns-listen", a.DNSAddr, "--api-listen", net.JoinHostPort(o.IP, strconv.Itoa(o.APIPort)),
@@ -215,21 +213,29 @@ func FreePort(t testing.TB, ip string) int {
 	return port
 }
 
-type syncBuffer struct {
+// LogBuffer collects a process's output while the process writes it.
+type LogBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
+func (s *LogBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.Write(p)
 }
 
-func (s *syncBuffer) String() string {
+func (s *LogBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// Reset empties the buffer.
+func (s *LogBuffer) Reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.b.Reset()
 }
 
 // Pid is the agent's process id.

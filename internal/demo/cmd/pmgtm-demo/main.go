@@ -1,4 +1,3 @@
-// Command pmgtm-demo runs the demo (make demo).
 package main
 
 import (

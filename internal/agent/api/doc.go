@@ -1,0 +1,2 @@
+// Package api is the agent's admin API: zones in and out, health, metrics.
+package api

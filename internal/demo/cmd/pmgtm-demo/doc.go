@@ -1,0 +1,2 @@
+// Command pmgtm-demo runs the demo (make demo).
+package main
