@@ -14,6 +14,7 @@ import (
 // exports it. Empty strings are unset (or not yet known) values.
 type HostnameNode struct {
 	Nameserver, IPv4, IPv6, AgentURL string
+	Credentials                      AgentCredentials
 }
 
 // Hostname is a pmgtm_hostname as configured. Nodes is nil while the list
@@ -90,37 +91,7 @@ const (
 // are skipped; the same call at plan time, when node lists are known,
 // checks the rest.
 func ValidateHostname(h Hostname) (errs, warns []Problem) {
-	zoneName, hostFQDN := "", ""
-	if h.Zone != "" {
-		z, err := zone.CanonicalName(h.Zone)
-		if err != nil {
-			errs = append(errs, Problem{"zone", "Invalid zone", fmt.Sprintf("zone %q: %v. Give the parent zone, e.g. \"example.com\".", h.Zone, err)})
-		} else {
-			zoneName = z
-		}
-	}
-	if h.Name != "" {
-		switch {
-		case strings.HasSuffix(h.Name, ".") || h.Name == "@":
-			errs = append(errs, Problem{"name", "Invalid hostname", fmt.Sprintf("name %q must be relative to the zone and strictly inside it, e.g. \"api\" for api.<zone>; the zone apex cannot be delegated.", h.Name)})
-		default:
-			if _, err := zone.CanonicalName(h.Name); err != nil {
-				errs = append(errs, Problem{"name", "Invalid hostname", fmt.Sprintf("name %q: %v.", h.Name, err)})
-			} else if p, bad := NameWithZone(h.Name, zoneName); bad {
-				errs = append(errs, p)
-			} else if zoneName != "" {
-				full, err := zone.CanonicalName(h.Name + "." + zoneName)
-				switch {
-				case err != nil:
-					errs = append(errs, Problem{"name", "Hostname too long", fmt.Sprintf("%s.%s: %v.", h.Name, strings.TrimSuffix(zoneName, "."), err)})
-				case strings.HasPrefix(full, "_pmgtm.") || strings.Contains(full, "._pmgtm."):
-					errs = append(errs, Problem{"name", "Reserved name", "labels named _pmgtm hold pmgtm's ownership markers; choose another name."})
-				default:
-					hostFQDN = full
-				}
-			}
-		}
-	}
+	hostFQDN, errs := checkName(h.Zone, h.Name, hostnameName)
 	if h.StaticKnown {
 		_, problems := h.Static.Zone()
 		errs = append(errs, problems...)
@@ -209,9 +180,10 @@ func validateNodes(nodes []HostnameNode, hostFQDN string) (errs, warns []Problem
 		}
 		if n.AgentURL != "" {
 			if p := CheckAgentURL(n.AgentURL); p != "" {
-				errs = append(errs, Problem{at + ".agent_url", "Invalid agent URL", at + ": " + p})
+				errs = append(errs, Problem{at + "." + AttrAgentURL, "Invalid agent URL", at + ": " + p})
 			}
 		}
+		errs = append(errs, validateCredentials(n.Credentials, at+".")...)
 	}
 	return errs, warns
 }
@@ -320,4 +292,27 @@ func NodeZone(fqdn string, self HostnameNode, all []HostnameNode, s ZoneSettings
 		b.Peers = append(b.Peers, p)
 	}
 	return b
+}
+
+// ZoneFile is a pmgtm_zone_file as configured: a hostname, the node whose
+// zone it renders (nil while unknown) and an optional fixed serial.
+type ZoneFile struct {
+	Hostname
+	Self   *HostnameNode
+	Serial *int64
+}
+
+// ValidateZoneFile returns the errors and warnings for z: the hostname's,
+// a node missing from nodes (nodes is the NS set, which includes it) and
+// a serial that SOA cannot carry.
+func ValidateZoneFile(z ZoneFile) (errs, warns []Problem) {
+	errs, warns = ValidateHostname(z.Hostname)
+	if z.Self != nil && z.Nodes != nil && z.Self.Nameserver != "" &&
+		!slices.ContainsFunc(z.Nodes, func(o HostnameNode) bool { return SameName(o.Nameserver, z.Self.Nameserver) }) {
+		errs = append(errs, Problem{"node", "Node not among nodes", fmt.Sprintf("node %s is not in nodes; list it there too (nodes is the NS set, which includes this node).", z.Self.Nameserver)})
+	}
+	if s := z.Serial; s != nil && (*s < 1 || *s > 4294967295) {
+		errs = append(errs, Problem{"serial", "Serial out of range", fmt.Sprintf("serial = %d; use 1 to 4294967295.", *s)})
+	}
+	return errs, warns
 }

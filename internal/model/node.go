@@ -27,45 +27,78 @@ const (
 type Node struct {
 	Zone, Name, IPv4, IPv6, AgentURL string
 	TTL                              *int64 // nil when unknown
+	// NoAddress: ipv4 and ipv6 are both null (not merely unknown).
+	NoAddress   bool
+	Credentials AgentCredentials
 }
 
-// ValidateNode returns every problem with n; unknown values are passed as
-// "" (or a nil TTL) and skipped.
-func ValidateNode(n Node) []Problem {
-	var out []Problem
-	zoneOK := n.Zone != ""
-	if zoneOK {
-		if _, err := zone.CanonicalName(n.Zone); err != nil {
-			zoneOK = false
-			out = append(out, Problem{"zone", "Invalid zone", fmt.Sprintf("zone %q: %v. Give the parent zone, e.g. \"example.com\".", n.Zone, err)})
-		}
+// ValidateNode returns the errors and warnings for n; unknown values are
+// passed as "" (or a nil TTL) and skipped.
+func ValidateNode(n Node) (errs, warns []Problem) {
+	_, errs = checkName(n.Zone, n.Name, nodeName)
+	errs = append(errs, checkAddress("ipv4", n.IPv4, true)...)
+	errs = append(errs, checkAddress("ipv6", n.IPv6, false)...)
+	if n.NoAddress {
+		errs = append(errs, Problem{"ipv4", "Node without an address", "Set ipv4, ipv6 or both: resolvers reach the node's agent at these addresses."})
 	}
-	if n.Name != "" {
-		if strings.HasSuffix(n.Name, ".") || strings.EqualFold(n.Name, "@") {
-			out = append(out, Problem{"name", "Invalid node name", fmt.Sprintf("name %q must be relative to the zone, e.g. \"lb1\" for lb1.<zone>.", n.Name)})
-		} else if _, err := zone.CanonicalName(n.Name); err != nil {
-			out = append(out, Problem{"name", "Invalid node name", fmt.Sprintf("name %q: %v.", n.Name, err)})
-		} else if p, bad := NameWithZone(n.Name, n.Zone); bad && zoneOK {
-			out = append(out, p)
-		} else if zoneOK {
-			if full, err := zone.CanonicalName(n.Name + "." + n.Zone); err != nil {
-				out = append(out, Problem{"name", "Node name too long", fmt.Sprintf("%s.%s: %v.", n.Name, n.Zone, err)})
-			} else if strings.HasPrefix(full, "_pmgtm.") || strings.Contains(full, "._pmgtm.") {
-				out = append(out, Problem{"name", "Reserved name", "labels named _pmgtm hold pmgtm's ownership markers; choose another name."})
-			}
-		}
-	}
-	out = append(out, checkAddress("ipv4", n.IPv4, true)...)
-	out = append(out, checkAddress("ipv6", n.IPv6, false)...)
 	if n.TTL != nil && (*n.TTL < MinRecordTTL || *n.TTL > MaxRecordTTL) {
-		out = append(out, Problem{"ttl", "TTL out of range", fmt.Sprintf("ttl = %d; use %d to %d seconds.", *n.TTL, MinRecordTTL, MaxRecordTTL)})
+		errs = append(errs, Problem{"ttl", "TTL out of range", fmt.Sprintf("ttl = %d; use %d to %d seconds.", *n.TTL, MinRecordTTL, MaxRecordTTL)})
 	}
 	if n.AgentURL != "" {
 		if p := CheckAgentURL(n.AgentURL); p != "" {
-			out = append(out, Problem{"agent_url", "Invalid agent URL", p})
+			errs = append(errs, Problem{AttrAgentURL, "Invalid agent URL", p})
 		}
 	}
-	return out
+	errs = append(errs, validateCredentials(n.Credentials, "")...)
+	return errs, plaintextWarning(n.AgentURL, "")
+}
+
+// nameKind is what a checked name is, for messages: a node's name or a
+// hostname, which (unlike a node) is delegated and so cannot be the apex.
+type nameKind struct{ what, relative string }
+
+var (
+	nodeName     = nameKind{"node name", "name %q must be relative to the zone, e.g. \"lb1\" for lb1.<zone>."}
+	hostnameName = nameKind{"hostname", "name %q must be relative to the zone and strictly inside it, e.g. \"api\" for api.<zone>; the zone apex cannot be delegated."}
+)
+
+// checkName checks a zone and a name relative to it; it returns the
+// canonical full name where both are known and valid ("" where not), and
+// the problems, at the zone and name attributes.
+func checkName(zoneIn, name string, kind nameKind) (full string, out []Problem) {
+	zoneName := ""
+	if zoneIn != "" {
+		z, err := zone.CanonicalName(zoneIn)
+		if err != nil {
+			out = append(out, Problem{"zone", "Invalid zone", fmt.Sprintf("zone %q: %v. Give the parent zone, e.g. \"example.com\".", zoneIn, err)})
+		} else {
+			zoneName = z
+		}
+	}
+	if name == "" {
+		return "", out
+	}
+	invalid := "Invalid " + kind.what
+	if strings.HasSuffix(name, ".") || name == "@" {
+		return "", append(out, Problem{"name", invalid, fmt.Sprintf(kind.relative, name)})
+	}
+	if _, err := zone.CanonicalName(name); err != nil {
+		return "", append(out, Problem{"name", invalid, fmt.Sprintf("name %q: %v.", name, err)})
+	}
+	if p, bad := NameWithZone(name, zoneName); bad {
+		return "", append(out, p)
+	}
+	if zoneName == "" {
+		return "", out
+	}
+	f, err := zone.CanonicalName(name + "." + zoneName)
+	switch {
+	case err != nil:
+		return "", append(out, Problem{"name", strings.ToUpper(kind.what[:1]) + kind.what[1:] + " too long", fmt.Sprintf("%s.%s: %v.", name, strings.TrimSuffix(zoneName, "."), err)})
+	case strings.HasPrefix(f, "_pmgtm.") || strings.Contains(f, "._pmgtm."):
+		return "", append(out, Problem{"name", "Reserved name", "labels named _pmgtm hold pmgtm's ownership markers; choose another name."})
+	}
+	return f, out
 }
 
 // NameWithZone catches a name that repeats its zone ("api.example.com" in

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/netip"
-	"net/url"
 	"sync"
 	"time"
 
@@ -36,11 +34,11 @@ type agentAccess struct {
 // The node attributes that carry agentAccess, on pmgtm_node and in each
 // element of pmgtm_hostname.nodes.
 const (
-	attrAgentURL         = "agent_url"
-	attrAgentFingerprint = "agent_tls_fingerprint"
-	attrAgentToken       = "agent_token"
-	attrAgentClientCert  = "agent_client_cert_pem"
-	attrAgentClientKey   = "agent_client_key_pem"
+	attrAgentURL         = model.AttrAgentURL
+	attrAgentFingerprint = model.AttrAgentFingerprint
+	attrAgentToken       = model.AttrAgentToken
+	attrAgentClientCert  = model.AttrAgentClientCert
+	attrAgentClientKey   = model.AttrAgentClientKey
 )
 
 // agentCredentials are a node's own agent credentials as the schemas hold
@@ -50,6 +48,11 @@ type agentCredentials struct {
 	Token         types.String `tfsdk:"agent_token"`
 	ClientCertPEM types.String `tfsdk:"agent_client_cert_pem"`
 	ClientKeyPEM  types.String `tfsdk:"agent_client_key_pem"`
+}
+
+// plain is the credentials the model checks (the token has no rules).
+func (c agentCredentials) plain() model.AgentCredentials {
+	return model.AgentCredentials{Fingerprint: known(c.Fingerprint), ClientCertPEM: known(c.ClientCertPEM), ClientKeyPEM: known(c.ClientKeyPEM)}
 }
 
 // access is how to reach the agent at url with these credentials.
@@ -95,42 +98,6 @@ func nodeAttributes(computed bool) map[string]schema.Attribute {
 	out["ipv6"] = str("The node's IPv6 address.")
 	out[attrAgentURL] = str("URL of the node's agent API.")
 	return out
-}
-
-// credentialProblems checks a node's credential attributes.
-func credentialProblems(a agentAccess) []model.Problem {
-	var out []model.Problem
-	if a.Fingerprint != "" {
-		if _, err := zone.ParseCertFingerprint(a.Fingerprint); err != nil {
-			out = append(out, model.Problem{Attribute: attrAgentFingerprint, Summary: "Invalid fingerprint", Detail: err.Error()})
-		}
-	}
-	if (a.ClientCertPEM == "") != (a.ClientKeyPEM == "") {
-		out = append(out, model.Problem{Attribute: attrAgentClientCert, Summary: "Incomplete client certificate",
-			Detail: attrAgentClientCert + " and " + attrAgentClientKey + " go together: set both, or neither to use the provider's."})
-	} else if a.ClientCertPEM != "" {
-		if _, err := tls.X509KeyPair([]byte(a.ClientCertPEM), []byte(a.ClientKeyPEM)); err != nil {
-			out = append(out, model.Problem{Attribute: attrAgentClientCert, Summary: "Invalid client certificate",
-				Detail: attrAgentClientCert + " and " + attrAgentClientKey + " do not make a usable pair: " + err.Error()})
-		}
-	}
-	return out
-}
-
-// plaintextProblem warns about an http:// agent URL that leaves the host:
-// the token (and every zone) would cross the network in clear.
-func plaintextProblem(agentURL string) *model.Problem {
-	u, err := url.Parse(agentURL)
-	if err != nil || u.Scheme != "http" {
-		return nil
-	}
-	host := u.Hostname()
-	if ip, err := netip.ParseAddr(host); (err == nil && ip.IsLoopback()) || host == "localhost" {
-		return nil
-	}
-	return &model.Problem{Attribute: attrAgentURL, Summary: "Agent API in plaintext",
-		Detail: fmt.Sprintf("%s is not loopback, so the agent's token and every zone would cross the network in clear. "+
-			"Use https:// (the agent serves TLS by default) with %s pinning its certificate.", agentURL, attrAgentFingerprint)}
 }
 
 // agentTransports builds and keeps one HTTP client per distinct TLS

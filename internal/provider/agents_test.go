@@ -14,8 +14,8 @@ import (
 
 // TestAgentAccess: a node's own token goes to its agent and nowhere else
 // (the provider's token is the default only); a pinned fingerprint admits
-// exactly that certificate, with no CA; plan-time checks name the
-// attribute.
+// exactly that certificate, with no CA. (The plan-time checks of these
+// attributes are in internal/model.)
 func TestAgentAccess(t *testing.T) {
 	var gotToken string
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -46,25 +46,4 @@ func TestAgentAccess(t *testing.T) {
 		t.Error("no pin and no CA: the test server's certificate was trusted")
 	}
 
-	for _, c := range []struct {
-		a    agentAccess
-		attr string
-	}{
-		{agentAccess{Fingerprint: "abc"}, attrAgentFingerprint},
-		{agentAccess{ClientCertPEM: "x"}, attrAgentClientCert},
-		{agentAccess{ClientCertPEM: "x", ClientKeyPEM: "y"}, attrAgentClientCert},
-	} {
-		if p := credentialProblems(c.a); len(p) != 1 || p[0].Attribute != c.attr {
-			t.Errorf("%+v: problems %+v, want one at %s", c.a, p, c.attr)
-		}
-	}
-	if p := credentialProblems(agentAccess{Fingerprint: "sha256:" + fp}); len(p) != 0 {
-		t.Errorf("a valid fingerprint: %+v", p)
-	}
-	for url, warn := range map[string]bool{"http://198.51.100.10:8053": true, "http://127.0.0.1:8053": false,
-		"http://localhost:8053": false, "https://198.51.100.10:8053": false} {
-		if got := plaintextProblem(url) != nil; got != warn {
-			t.Errorf("%s: warning %v, want %v", url, got, warn)
-		}
-	}
 }

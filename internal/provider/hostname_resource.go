@@ -344,7 +344,8 @@ func stringAttr(attrs map[string]attr.Value, name string) types.String {
 }
 
 func (n nodeValue) plain() model.HostnameNode {
-	return model.HostnameNode{Nameserver: known(n.Nameserver), IPv4: known(n.IPv4), IPv6: known(n.IPv6), AgentURL: known(n.AgentURL)}
+	return model.HostnameNode{Nameserver: known(n.Nameserver), IPv4: known(n.IPv4), IPv6: known(n.IPv6), AgentURL: known(n.AgentURL),
+		Credentials: n.agentCredentials.plain()}
 }
 
 func addProblems(diags *diag.Diagnostics, errs, warns []model.Problem) {
@@ -384,15 +385,6 @@ func (r *HostnameResource) ValidateConfig(ctx context.Context, req resource.Vali
 	resp.Diagnostics.Append(diags...)
 	errs, warns := model.ValidateHostname(h)
 	addProblems(&resp.Diagnostics, errs, warns)
-	// Usually known only at plan (pmgtm_node.<name>.node); checked there
-	// by pmgtm_node itself, and here for nodes written out by hand.
-	nodes, _, _ := m.nodes()
-	for i, n := range nodes {
-		at := path.Root("nodes").AtListIndex(i)
-		for _, p := range credentialProblems(n.access()) {
-			resp.Diagnostics.AddAttributeError(at.AtName(p.Attribute), p.Summary, p.Detail)
-		}
-	}
 }
 
 // ModifyPlan fills what is known before apply (fqdn, nameservers, budget,

@@ -109,22 +109,9 @@ func (r *NodeResource) ValidateConfig(ctx context.Context, req resource.Validate
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	n := model.Node{Zone: known(m.Zone), Name: known(m.Name), IPv4: known(m.IPv4), IPv6: known(m.IPv6), AgentURL: known(m.AgentURL)}
-	n.TTL = knownInt(m.TTL)
-	for _, p := range model.ValidateNode(n) {
-		resp.Diagnostics.AddAttributeError(path.Root(p.Attribute), p.Summary, p.Detail)
-	}
-	if m.IPv4.IsNull() && m.IPv6.IsNull() {
-		resp.Diagnostics.AddAttributeError(path.Root("ipv4"), "Node without an address",
-			"Set ipv4, ipv6 or both: resolvers reach the node's agent at these addresses.")
-	}
-	a := m.access()
-	for _, p := range credentialProblems(a) {
-		resp.Diagnostics.AddAttributeError(path.Root(p.Attribute), p.Summary, p.Detail)
-	}
-	if p := plaintextProblem(a.URL); p != nil {
-		resp.Diagnostics.AddAttributeWarning(path.Root(p.Attribute), p.Summary, p.Detail)
-	}
+	errs, warns := model.ValidateNode(model.Node{Zone: known(m.Zone), Name: known(m.Name), IPv4: known(m.IPv4), IPv6: known(m.IPv6),
+		AgentURL: known(m.AgentURL), TTL: knownInt(m.TTL), NoAddress: m.IPv4.IsNull() && m.IPv6.IsNull(), Credentials: m.plain()})
+	addProblems(&resp.Diagnostics, errs, warns)
 }
 
 // knownInt returns an integer value, or nil when it is null or not yet known.

@@ -2,9 +2,7 @@ package provider
 
 import (
 	"context"
-	"fmt"
 	"hash/fnv"
-	"slices"
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
@@ -105,31 +103,27 @@ func (d *ZoneFileDataSource) Schema(_ context.Context, _ datasource.SchemaReques
 	}
 }
 
-func (m zoneFileModel) hostname(ctx context.Context) (model.Hostname, *model.HostnameNode, []string) {
+// plain is the configuration as the model checks it.
+func (m zoneFileModel) plain(ctx context.Context) model.ZoneFile {
 	h := model.Hostname{Zone: known(m.Zone), Name: known(m.Name), AnswerTTL: knownInt(m.AnswerTTL), NSTTL: knownInt(m.NSTTL)}
 	h.Static, h.StaticKnown = staticRecords(m.CAA, m.TXT, m.HTTPS)
 	hm := hostnameModel{Nodes: m.Nodes}
-	nodes, ok, _ := hm.nodes()
-	if ok {
+	if nodes, ok, _ := hm.nodes(); ok {
 		h.Nodes = make([]model.HostnameNode, 0, len(nodes))
 		for _, n := range nodes {
 			h.Nodes = append(h.Nodes, n.plain())
 		}
 	}
-	var self *model.HostnameNode
-	var problems []string
+	z := model.ZoneFile{Hostname: h, Serial: knownInt(m.Serial)}
 	if !m.Node.IsNull() && !m.Node.IsUnknown() {
 		var n nodeValue
 		if diags := m.Node.As(ctx, &n, basetypes.ObjectAsOptions{}); !diags.HasError() &&
 			!n.Nameserver.IsUnknown() && !n.IPv4.IsUnknown() && !n.IPv6.IsUnknown() {
-			p := n.plain()
-			self = &p
-			if h.Nodes != nil && !slices.ContainsFunc(h.Nodes, func(o model.HostnameNode) bool { return model.SameName(o.Nameserver, p.Nameserver) }) {
-				problems = append(problems, fmt.Sprintf("node %s is not in nodes; list it there too (nodes is the NS set, which includes this node).", p.Nameserver))
-			}
+			self := n.plain()
+			z.Self = &self
 		}
 	}
-	return h, self, problems
+	return z
 }
 
 func (d *ZoneFileDataSource) ValidateConfig(ctx context.Context, req datasource.ValidateConfigRequest, resp *datasource.ValidateConfigResponse) {
@@ -142,18 +136,15 @@ func (d *ZoneFileDataSource) ValidateConfig(ctx context.Context, req datasource.
 }
 
 // check reports what is wrong with the configuration (and, at validation,
-// what is merely unwise); it returns the hostname and the node.
-func (m zoneFileModel) check(ctx context.Context, diags *diag.Diagnostics, withWarnings bool) (model.Hostname, *model.HostnameNode) {
-	h, self, problems := m.hostname(ctx)
-	errs, warns := model.ValidateHostname(h)
+// what is merely unwise); it returns the configuration as plain Go.
+func (m zoneFileModel) check(ctx context.Context, diags *diag.Diagnostics, withWarnings bool) model.ZoneFile {
+	z := m.plain(ctx)
+	errs, warns := model.ValidateZoneFile(z)
 	if !withWarnings {
 		warns = nil
 	}
 	addProblems(diags, errs, warns)
-	for _, p := range problems {
-		diags.AddAttributeError(path.Root("node"), "Node not among nodes", p)
-	}
-	return h, self
+	return z
 }
 
 func (d *ZoneFileDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
@@ -162,10 +153,11 @@ func (d *ZoneFileDataSource) Read(ctx context.Context, req datasource.ReadReques
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	h, self := m.check(ctx, &resp.Diagnostics, false)
+	zf := m.check(ctx, &resp.Diagnostics, false)
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	h, self := zf.Hostname, zf.Self
 	if self == nil || h.Nodes == nil {
 		resp.Diagnostics.AddError("Unknown node", "node and nodes must be known to render the zone.")
 		return
@@ -190,12 +182,8 @@ func (d *ZoneFileDataSource) Read(ctx context.Context, req datasource.ReadReques
 		return
 	}
 	z.Serial = contentSerial(z)
-	if s := knownInt(m.Serial); s != nil {
-		if *s < 1 || *s > 4294967295 {
-			resp.Diagnostics.AddAttributeError(path.Root("serial"), "Serial out of range", fmt.Sprintf("serial = %d; use 1 to 4294967295.", *s))
-			return
-		}
-		z.Serial = uint32(*s)
+	if s := zf.Serial; s != nil {
+		z.Serial = uint32(*s) // range checked by ValidateZoneFile
 	}
 	file := zonefile.FileName(z)
 	where := "/etc/coredns/" + file
