@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -23,6 +24,7 @@ import (
 	"github.com/pmgtm/terraform-provider-pmgtm/internal/model"
 	"github.com/pmgtm/terraform-provider-pmgtm/internal/parentzone"
 	"github.com/pmgtm/terraform-provider-pmgtm/internal/probe"
+	"github.com/pmgtm/terraform-provider-pmgtm/internal/rollout"
 	"github.com/pmgtm/terraform-provider-pmgtm/internal/zone"
 )
 
@@ -325,6 +327,7 @@ func (r *NodeResource) moveZones(ctx context.Context, old, planned nodeModel, di
 		return false
 	}
 	z, _ := zone.CanonicalName(zoneName)
+	var done []*moveExecutor
 	for _, ref := range refs {
 		if !ownedHere(ref.State, r.clients.Parent.Owner()) {
 			continue // not a pmgtm hostname of this owner id
@@ -340,25 +343,96 @@ func (r *NodeResource) moveZones(ctx context.Context, old, planned nodeModel, di
 		moved, err := r.movedZone(ctx, have, ref, z, ns, old, planned)
 		if err != nil {
 			diags.AddError("Cannot move the node", err.Error())
+			undoMoves(ctx, done, diags)
 			return false
 		}
-		if _, _, err := to.PutZone(ctx, name, moved.Body()); err != nil {
-			diags.AddError("Cannot move the node", fmt.Sprintf("putting %s on the agent at %s: %v. The node's records were not changed.", name, planned.AgentURL.ValueString(), err))
-			return false
-		}
-		vctx, cancel := context.WithTimeout(ctx, verifyTimeout)
-		start := time.Now()
-		err = probe.Check(vctx, r.clients.dnsPort(), probe.Want{FQDN: name, Addrs: addrs, Serial: moved.Serial,
-			PeerKey: zone.DecodePeerKey(moved.PeerKey), Node: moved.SOA.MName})
-		cancel()
-		r.clients.logVerification(ctx, name, moved.SOA.MName, addrs, moved.Serial, start, err)
-		if err != nil {
-			diags.AddError("Cannot move the node", fmt.Sprintf("the node does not answer for %s at its new address: %v. The node's records were not changed, so resolvers keep using the old address.", name, err))
+		ex := &moveExecutor{clients: r.clients, to: to, name: name, zone: moved, addrs: addrs}
+		done = append(done, ex)
+		if _, err := rollout.Run(ctx, rollout.Move(nodeKey{nameserver: ns, agentURL: planned.AgentURL.ValueString()}), ex); err != nil {
+			diags.AddError("Cannot move the node", err.Error()+".")
+			undoMoves(ctx, done, diags)
 			return false
 		}
 	}
 	return true
 }
+
+// undoMoves puts back what the agent at the new place held before a
+// failed move, newest first: when it is the same agent (only the address
+// changes), the zones it serves at the old address must keep answering
+// with the old address, which the node's records still point resolvers to.
+func undoMoves(ctx context.Context, done []*moveExecutor, diags *diag.Diagnostics) {
+	// Also after a cancelled apply: leaving the new address in service is
+	// what must not happen.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	for i := len(done) - 1; i >= 0; i-- {
+		if err := done[i].undo(ctx); err != nil {
+			diags.AddWarning("Move not undone", fmt.Sprintf("Could not restore %s on the agent at its new place: %v. The next apply of the hostname pushes it again.", done[i].name, err))
+		}
+	}
+}
+
+// moveExecutor carries out one hostname's Move: the zone as the node
+// serves it at its new place, put on the agent there and checked over DNS.
+// It remembers what that agent held before, to undo a failed move.
+type moveExecutor struct {
+	clients *Clients
+	to      *agentclient.Client
+	name    string
+	zone    zone.Zone
+	addrs   []netip.Addr
+
+	pushed bool
+	prior  *zone.Zone // the agent's copy before the push; nil: it had none
+}
+
+var errNotAMoveStep = errors.New("not a step of a node's move")
+
+func (m *moveExecutor) Push(ctx context.Context, key nodeKey) error {
+	prior, _, err := m.to.GetZone(ctx, m.name)
+	switch {
+	case err == nil:
+		m.prior = &prior
+	case !errors.Is(err, agentclient.ErrNotFound):
+		return fmt.Errorf("reading %s on the agent at %s: %w. The node's records were not changed", m.name, key.agentURL, err)
+	}
+	if _, _, err := m.to.PutZone(ctx, m.name, m.zone.Body()); err != nil {
+		return fmt.Errorf("putting %s on the agent at %s: %w. The node's records were not changed", m.name, key.agentURL, err)
+	}
+	m.pushed = true
+	return nil
+}
+
+// undo restores the agent's copy from before Push, or removes the zone if
+// the agent had none.
+func (m *moveExecutor) undo(ctx context.Context) error {
+	switch {
+	case !m.pushed:
+		return nil
+	case m.prior != nil:
+		_, _, err := m.to.PutZone(ctx, m.name, m.prior.Body())
+		return err
+	}
+	return m.to.DeleteZone(ctx, m.name)
+}
+
+func (m *moveExecutor) Verify(ctx context.Context, _ nodeKey) error {
+	vctx, cancel := context.WithTimeout(ctx, verifyTimeout)
+	defer cancel()
+	start := time.Now()
+	err := probe.Check(vctx, m.clients.dnsPort(), probe.Want{FQDN: m.name, Addrs: m.addrs, Serial: m.zone.Serial,
+		PeerKey: zone.DecodePeerKey(m.zone.PeerKey), Node: m.zone.SOA.MName})
+	m.clients.logVerification(ctx, m.name, m.zone.SOA.MName, m.addrs, m.zone.Serial, start, err)
+	if err != nil {
+		return fmt.Errorf("the node does not answer for %s at its new address: %w. The node's records were not changed, so resolvers keep using the old address", m.name, err)
+	}
+	return nil
+}
+
+func (m *moveExecutor) Publish(context.Context, []nodeKey) error { return errNotAMoveStep }
+func (m *moveExecutor) Undelegate(context.Context) error         { return errNotAMoveStep }
+func (m *moveExecutor) Remove(context.Context, nodeKey) error    { return errNotAMoveStep }
 
 // ownedHere reports whether every marker of a name carries owner.
 func ownedHere(s parentzone.NameState, owner string) bool {

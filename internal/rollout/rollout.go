@@ -70,6 +70,17 @@ func Change[K comparable](from, to []K) []Step[K] {
 	return steps
 }
 
+// Move plans a node's move to a new address or agent (to, the node at
+// its new place) for one hostname it serves: the zone is pushed there and
+// verified there before anything points resolvers at it. The NS set keeps
+// the node's name, so nothing is published; the node's own address
+// records change once every hostname's Move has succeeded, which is the
+// caller's step, and the old place's zone goes with the hostname's next
+// Change.
+func Move[K comparable](to K) []Step[K] {
+	return []Step[K]{{Action: Push, Node: to}, {Action: Verify, Node: to}}
+}
+
 // Destroy plans the removal of a hostname: the delegation first, then the
 // zones.
 func Destroy[K comparable](from []K) []Step[K] {

@@ -146,6 +146,31 @@ func TestFailedVerifyPublishesNothing(t *testing.T) {
 	}
 }
 
+// TestMoveVerifiesBeforeTheAddressMoves: the node at its new place
+// ("lb2 new") is pushed and verified while the delegation still reaches
+// the old one; a failed verify ends the move with an error, so the caller
+// never moves the address to a node that does not answer.
+func TestMoveVerifiesBeforeTheAddressMoves(t *testing.T) {
+	w := newWorld(t, "lb1", "lb2")
+	if _, err := Run(context.Background(), Move("lb2 new"), w); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"push lb2 new", "verify lb2 new"}; !slices.Equal(w.log, want) {
+		t.Errorf("steps %v, want %v", w.log, want)
+	}
+	if !w.stored["lb2 new"] || !w.verified["lb2 new"] || !slices.Equal(w.published, []string{"lb1", "lb2"}) {
+		t.Errorf("after the move: stored %v verified %v published %v", w.stored, w.verified, w.published)
+	}
+
+	w = newWorld(t, "lb1", "lb2")
+	w.fail["verify lb2 new"] = errors.New("no answer")
+	_, err := Run(context.Background(), Move("lb2 new"), w)
+	var se *StepError
+	if !errors.As(err, &se) || se.Action != Verify || se.Node != "lb2 new" {
+		t.Fatalf("error %v, want the failed verify of the new place", err)
+	}
+}
+
 func TestFailedRemoveIsALeftover(t *testing.T) {
 	w := newWorld(t, "lb1", "lb2", "lb3")
 	w.fail["remove lb2"] = errors.New("connection refused")
