@@ -21,11 +21,7 @@ import (
 	"github.com/pmgtm/terraform-provider-pmgtm/internal/zone"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	agentproc.Cleanup()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { agentproc.Main(m) }
 
 func ptr[T any](v T) *T { return &v }
 

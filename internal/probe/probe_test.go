@@ -3,7 +3,6 @@ package probe
 import (
 	"context"
 	"net/netip"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -13,11 +12,7 @@ import (
 	"github.com/pmgtm/terraform-provider-pmgtm/internal/zone"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	agentproc.Cleanup()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { agentproc.Main(m) }
 
 func TestCheckAgainstARealAgent(t *testing.T) {
 	a := agentproc.Start(t, agentproc.Options{IP: "127.0.0.1"})

@@ -45,13 +45,15 @@ type nodeKey struct {
 
 func (k nodeKey) String() string { return k.nameserver + " at " + k.agentURL }
 
-func keyOf(n nodeValue) nodeKey {
-	ns, err := zone.CanonicalName(n.Nameserver.ValueString())
+func (n rolloutNode) key() nodeKey {
+	ns, err := zone.CanonicalName(n.Nameserver)
 	if err != nil {
-		ns = n.Nameserver.ValueString()
+		ns = n.Nameserver
 	}
-	return nodeKey{nameserver: ns, agentURL: n.AgentURL.ValueString()}
+	return nodeKey{nameserver: ns, agentURL: n.AgentURL}
 }
+
+func keyOf(n nodeValue) nodeKey { return n.rollout().key() }
 
 func nodeKeys(nodes []nodeValue) []nodeKey {
 	keys := make([]nodeKey, 0, len(nodes))
@@ -63,32 +65,94 @@ func nodeKeys(nodes []nodeValue) []nodeKey {
 	return keys
 }
 
+// zoneAgent is what a rollout needs of one node's agent.
+type zoneAgent interface {
+	PutZone(ctx context.Context, name string, body zone.Body) (zone.Zone, []byte, error)
+	DeleteZone(ctx context.Context, name string) error
+}
+
+// delegator is what a rollout needs of the parent zone.
+type delegator interface {
+	Ensure(ctx context.Context, zone, name string, want []parentzone.RRSet, opts parentzone.EnsureOptions) error
+	Release(ctx context.Context, zone, name string, opts parentzone.EnsureOptions) error
+}
+
+// rolloutDeps are the outside world of a rollout: agents, DNS checks and
+// the parent. The provider gives the real ones (rolloutDeps of Clients);
+// tests give a simulated world.
+type rolloutDeps struct {
+	agent  func(agentAccess) zoneAgent
+	verify func(ctx context.Context, want probe.Want) error
+	parent delegator
+}
+
+// rolloutDeps connects a rollout to the real agents, DNS and parent.
+func (c *Clients) rolloutDeps() rolloutDeps {
+	return rolloutDeps{agent: func(a agentAccess) zoneAgent { return c.agent(a) }, verify: c.verify, parent: c.Parent}
+}
+
+// verify checks over DNS that a node serves want (probe.Check within
+// verifyTimeout), and logs the check.
+func (c *Clients) verify(ctx context.Context, want probe.Want) error {
+	ctx, cancel := context.WithTimeout(ctx, verifyTimeout)
+	defer cancel()
+	start := time.Now()
+	err := probe.Check(ctx, c.dnsPort(), want)
+	c.logVerification(ctx, want.FQDN, want.Node, want.Addrs, want.Serial, start, err)
+	return err
+}
+
+// rolloutNode is a node as a rollout uses it: what goes in its zone and
+// how to reach its agent, plain Go.
+type rolloutNode struct {
+	model.HostnameNode
+	access agentAccess
+}
+
+func (n nodeValue) rollout() rolloutNode {
+	return rolloutNode{HostnameNode: n.plain(), access: n.access()}
+}
+
 // hostnameExecutor carries out rollout steps for one hostname.
 type hostnameExecutor struct {
-	clients          *Clients
+	deps             rolloutDeps
 	zone, name, fqdn string
 	settings         model.ZoneSettings
 	claim            parentzone.EnsureOptions // who acts on the parent's name
 	planned          []model.HostnameNode
-	byKey            map[nodeKey]nodeValue // planned and old nodes
-	plannedAgents    map[string]bool       // agent URLs of planned nodes
+	byKey            map[nodeKey]rolloutNode // planned and old nodes
+	plannedAgents    map[string]bool         // agent URLs of planned nodes
 }
 
 func (r *HostnameResource) executor(ctx context.Context, m *hostnameModel, serial uint32, claim parentzone.EnsureOptions, planned, old []nodeValue) (*hostnameExecutor, diag.Diagnostics) {
-	z, _ := zone.CanonicalName(m.Zone.ValueString())
-	name := strings.ToLower(m.Name.ValueString())
 	settings, diags := m.settings(ctx, serial)
-	ex := &hostnameExecutor{clients: r.clients, zone: z, name: name, fqdn: name + "." + z, settings: settings, claim: claim,
-		byKey: map[nodeKey]nodeValue{}, plannedAgents: map[string]bool{}}
+	convert := func(nodes []nodeValue) []rolloutNode {
+		out := make([]rolloutNode, 0, len(nodes))
+		for _, n := range nodes {
+			out = append(out, n.rollout())
+		}
+		return out
+	}
+	return newHostnameExecutor(r.clients.rolloutDeps(), m.Zone.ValueString(), m.Name.ValueString(), settings, claim,
+		convert(planned), convert(old)), diags
+}
+
+// newHostnameExecutor is the executor for the hostname name in zoneName,
+// moving from the old nodes to the planned ones.
+func newHostnameExecutor(deps rolloutDeps, zoneName, name string, settings model.ZoneSettings, claim parentzone.EnsureOptions, planned, old []rolloutNode) *hostnameExecutor {
+	z, _ := zone.CanonicalName(zoneName)
+	name = strings.ToLower(name)
+	ex := &hostnameExecutor{deps: deps, zone: z, name: name, fqdn: name + "." + z, settings: settings, claim: claim,
+		byKey: map[nodeKey]rolloutNode{}, plannedAgents: map[string]bool{}}
 	for _, n := range old {
-		ex.byKey[keyOf(n)] = n
+		ex.byKey[n.key()] = n
 	}
 	for _, n := range planned {
-		ex.byKey[keyOf(n)] = n
-		ex.planned = append(ex.planned, n.plain())
-		ex.plannedAgents[n.AgentURL.ValueString()] = true
+		ex.byKey[n.key()] = n
+		ex.planned = append(ex.planned, n.HostnameNode)
+		ex.plannedAgents[n.AgentURL] = true
 	}
-	return ex, diags
+	return ex
 }
 
 // settings are the zone settings the model asks for.
@@ -110,29 +174,24 @@ func (m hostnameModel) settings(ctx context.Context, serial uint32) (model.ZoneS
 func (ex *hostnameExecutor) Push(ctx context.Context, key nodeKey) error {
 	logStep(ctx, "push", ex.fqdn, key.String())
 	n := ex.byKey[key]
-	body := model.NodeZone(ex.fqdn, n.plain(), ex.planned, ex.settings)
-	_, _, err := ex.clients.agent(n.access()).PutZone(ctx, ex.fqdn, body)
+	body := model.NodeZone(ex.fqdn, n.HostnameNode, ex.planned, ex.settings)
+	_, _, err := ex.deps.agent(n.access).PutZone(ctx, ex.fqdn, body)
 	return pause(ctx, err)
 }
 
 func (ex *hostnameExecutor) Verify(ctx context.Context, key nodeKey) error {
 	logStep(ctx, "verify", ex.fqdn, key.String())
-	ctx, cancel := context.WithTimeout(ctx, verifyTimeout)
-	defer cancel()
-	addrs, err := nodeAddrs(ex.byKey[key])
+	addrs, err := nodeAddrs(ex.byKey[key].HostnameNode)
 	if err != nil {
 		return err
 	}
-	start := time.Now()
-	err = probe.Check(ctx, ex.clients.dnsPort(), probe.Want{FQDN: ex.fqdn, Addrs: addrs, Serial: ex.settings.Serial,
+	return ex.deps.verify(ctx, probe.Want{FQDN: ex.fqdn, Addrs: addrs, Serial: ex.settings.Serial,
 		PeerKey: zone.DecodePeerKey(ex.settings.PeerKey), Node: key.nameserver})
-	ex.clients.logVerification(ctx, ex.fqdn, key.nameserver, addrs, ex.settings.Serial, start, err)
-	return err
 }
 
-func nodeAddrs(n nodeValue) ([]netip.Addr, error) {
+func nodeAddrs(n model.HostnameNode) ([]netip.Addr, error) {
 	var addrs []netip.Addr
-	for _, s := range []string{known(n.IPv4), known(n.IPv6)} {
+	for _, s := range []string{n.IPv4, n.IPv6} {
 		if s == "" {
 			continue
 		}
@@ -152,25 +211,24 @@ func (ex *hostnameExecutor) Publish(ctx context.Context, keys []nodeKey) error {
 	logStep(ctx, "delegate", ex.fqdn, keys)
 	var ns []string
 	for _, k := range keys {
-		name, _ := zone.CanonicalName(ex.byKey[k].Nameserver.ValueString())
-		if !slices.Contains(ns, name) {
-			ns = append(ns, name)
+		if !slices.Contains(ns, k.nameserver) {
+			ns = append(ns, k.nameserver)
 		}
 	}
-	return pause(ctx, ex.clients.Parent.Ensure(ctx, ex.zone, ex.name,
+	return pause(ctx, ex.deps.parent.Ensure(ctx, ex.zone, ex.name,
 		[]parentzone.RRSet{{Type: "NS", TTL: uint32(ex.settings.NSTTL), Values: ns}}, ex.claim))
 }
 
 func (ex *hostnameExecutor) Undelegate(ctx context.Context) error {
 	logStep(ctx, "undelegate", ex.fqdn, nil)
-	return pause(ctx, ex.clients.Parent.Release(ctx, ex.zone, ex.name, ex.claim))
+	return pause(ctx, ex.deps.parent.Release(ctx, ex.zone, ex.name, ex.claim))
 }
 
 func (ex *hostnameExecutor) Remove(ctx context.Context, key nodeKey) error {
 	logStep(ctx, "remove", ex.fqdn, key.String())
 	n := ex.byKey[key]
-	if ex.plannedAgents[n.AgentURL.ValueString()] {
+	if ex.plannedAgents[n.AgentURL] {
 		return nil // the same agent serves a planned node: its zone is the new one
 	}
-	return pause(ctx, ex.clients.agent(n.access()).DeleteZone(ctx, ex.fqdn))
+	return pause(ctx, ex.deps.agent(n.access).DeleteZone(ctx, ex.fqdn))
 }

@@ -215,7 +215,7 @@ func (r *HostnameResource) discover(ctx context.Context, state *hostnameModel, z
 	state.Nodes = list
 	state.AnswerTTL = types.Int64Value(zone.DefaultAnswerTTL)
 	for _, n := range nodes {
-		addrs, err := nodeAddrs(n)
+		addrs, err := nodeAddrs(n.plain())
 		if err != nil {
 			continue
 		}

@@ -321,7 +321,7 @@ func (r *NodeResource) moveZones(ctx context.Context, old, planned nodeModel, di
 		return false
 	}
 	from, to := r.clients.agent(old.access()), r.clients.agent(planned.access())
-	addrs, err := nodeAddrs(nodeValue{IPv4: planned.IPv4, IPv6: planned.IPv6})
+	addrs, err := nodeAddrs(model.HostnameNode{IPv4: known(planned.IPv4), IPv6: known(planned.IPv6)})
 	if err != nil {
 		diags.AddError("Cannot move the node", err.Error())
 		return false
@@ -418,12 +418,8 @@ func (m *moveExecutor) undo(ctx context.Context) error {
 }
 
 func (m *moveExecutor) Verify(ctx context.Context, _ nodeKey) error {
-	vctx, cancel := context.WithTimeout(ctx, verifyTimeout)
-	defer cancel()
-	start := time.Now()
-	err := probe.Check(vctx, m.clients.dnsPort(), probe.Want{FQDN: m.name, Addrs: m.addrs, Serial: m.zone.Serial,
+	err := m.clients.verify(ctx, probe.Want{FQDN: m.name, Addrs: m.addrs, Serial: m.zone.Serial,
 		PeerKey: zone.DecodePeerKey(m.zone.PeerKey), Node: m.zone.SOA.MName})
-	m.clients.logVerification(ctx, m.name, m.zone.SOA.MName, m.addrs, m.zone.Serial, start, err)
 	if err != nil {
 		return fmt.Errorf("the node does not answer for %s at its new address: %w. The node's records were not changed, so resolvers keep using the old address", m.name, err)
 	}

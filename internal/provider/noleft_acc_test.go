@@ -98,21 +98,5 @@ resource "pmgtm_hostname" "api" {
 	}
 
 	// The module, with a node removed.
-	mod := terraformCLI(t)
-	modCfg := func(names ...string) string {
-		nodes := map[string]string{}
-		for _, n := range names {
-			nodes[n] = map[string]string{"lb1": lb1, "lb2": lb2, "lb3": lb3}[n]
-		}
-		return r.moduleConfig(nodes)
-	}
-	for _, names := range [][]string{{"lb1", "lb2", "lb3"}, {"lb1", "lb3"}} {
-		if out, err := mod(modCfg(names...), "apply", "-auto-approve", "-no-color", "-input=false"); err != nil {
-			t.Fatalf("module with %v: %v\n%s", names, err, out)
-		}
-		check(fmt.Sprintf("module %v", names), names...)
-	}
-	if out, err := mod(modCfg("lb1", "lb3"), "destroy", "-auto-approve", "-no-color", "-input=false"); err != nil {
-		t.Fatalf("module destroy: %v\n%s", err, out)
-	}
+	r.moduleRemoveNode(terraformCLI(t), map[string]string{"lb1": lb1, "lb2": lb2, "lb3": lb3})
 }

@@ -24,11 +24,7 @@ import (
 	"github.com/pmgtm/terraform-provider-pmgtm/internal/testutil/bind"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	agentproc.Cleanup()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { agentproc.Main(m) }
 
 // accOnly skips an acceptance test before it starts anything (BIND,
 // agents, observers) unless TF_ACC is set, so that plain go test ./...
@@ -340,6 +336,34 @@ func (r *rig) moduleConfig(nodes map[string]string) string {
 		r.t.Fatal(err)
 	}
 	return r.moduleConfigFrom(strconv.Quote(module), nodes)
+}
+
+// moduleRemoveNode applies examples/modules/gtm through cli with the
+// nodes lb1, lb2 and lb3 (name -> address), then with lb2 removed, checking
+// the delegation after each apply, and destroys it.
+func (r *rig) moduleRemoveNode(cli func(config string, args ...string) (string, error), addrs map[string]string) {
+	r.t.Helper()
+	config := func(names ...string) string {
+		nodes := map[string]string{}
+		for _, n := range names {
+			nodes[n] = addrs[n]
+		}
+		return r.moduleConfig(nodes)
+	}
+	for _, names := range [][]string{{"lb1", "lb2", "lb3"}, {"lb1", "lb3"}} {
+		if out, err := cli(config(names...), "apply", "-auto-approve", "-no-color", "-input=false"); err != nil {
+			r.t.Fatalf("module with %v: %v\n%s", names, err, out)
+		}
+		if err := r.expectDelegation(names...); err != nil {
+			r.t.Fatalf("module with %v: %v", names, err)
+		}
+	}
+	if out, err := cli(config("lb1", "lb3"), "destroy", "-auto-approve", "-no-color", "-input=false"); err != nil {
+		r.t.Fatalf("module destroy: %v\n%s", err, out)
+	}
+	if err := r.expectDelegation(); err != nil {
+		r.t.Fatalf("module destroy: %v", err)
+	}
 }
 
 // moduleConfigFrom is moduleConfig with the module block's source (and

@@ -55,11 +55,14 @@ func Binary(t testing.TB) string {
 	return binPath
 }
 
-// Cleanup removes the built binary; call it from TestMain after m.Run.
-func Cleanup() {
+// Main runs a package's tests and then removes the agent binary they
+// built: func TestMain(m *testing.M) { agentproc.Main(m) }.
+func Main(m *testing.M) {
+	code := m.Run()
 	if buildDir != "" {
 		os.RemoveAll(buildDir)
 	}
+	os.Exit(code)
 }
 
 // Agent is a running agent process.
