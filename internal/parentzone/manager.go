@@ -648,21 +648,12 @@ func (m *Manager) RemoveNameserver(ctx context.Context, zone, name, nameserver s
 }
 
 func (m *Manager) add(ctx context.Context, zone string, recs []Record, z *zoneCache) error {
-	if len(recs) == 0 {
-		return nil
-	}
-	native, err := toNative(recs)
-	if err != nil {
-		return err
-	}
-	m.Calls.Append.Add(1)
 	var created []libdns.Record
-	err = m.traced(ctx, "append", zone, recs, func() error {
-		var err error
+	err := m.write(ctx, "append", &m.Calls.Append, zone, recs, func(native []libdns.Record) (err error) {
 		created, err = m.provider.AppendRecords(ctx, fqdn(zone), native)
 		return err
 	})
-	if err != nil {
+	if err != nil || len(recs) == 0 {
 		return err
 	}
 	if len(created) == len(recs) {
@@ -675,6 +666,20 @@ func (m *Manager) add(ctx context.Context, zone string, recs []Record, z *zoneCa
 }
 
 func (m *Manager) remove(ctx context.Context, zone string, recs []Record, z *zoneCache) error {
+	err := m.write(ctx, "delete", &m.Calls.Delete, zone, recs, func(native []libdns.Record) error {
+		_, err := m.provider.DeleteRecords(ctx, fqdn(zone), native)
+		return err
+	})
+	if err != nil || len(recs) == 0 {
+		return err
+	}
+	z.replace(recs, nil)
+	return nil
+}
+
+// write sends recs to the backend through call (counted and traced as
+// op); nothing to write is no call at all.
+func (m *Manager) write(ctx context.Context, op string, count *atomic.Int64, zone string, recs []Record, call func([]libdns.Record) error) error {
 	if len(recs) == 0 {
 		return nil
 	}
@@ -682,15 +687,8 @@ func (m *Manager) remove(ctx context.Context, zone string, recs []Record, z *zon
 	if err != nil {
 		return err
 	}
-	m.Calls.Delete.Add(1)
-	if err := m.traced(ctx, "delete", zone, recs, func() error {
-		_, err := m.provider.DeleteRecords(ctx, fqdn(zone), native)
-		return err
-	}); err != nil {
-		return err
-	}
-	z.replace(recs, nil)
-	return nil
+	count.Add(1)
+	return m.traced(ctx, op, zone, recs, func() error { return call(native) })
 }
 
 // toNative renders records for the backend, reusing the form a record was
