@@ -66,12 +66,22 @@ type Result struct {
 	// size of each instance's state, not only with N.
 	Sized      map[string]time.Duration
 	StateBytes int
+	// Marked is Sized again with as many sensitive paths per instance as
+	// a pmgtm_hostname lists (Marks): Terraform's cost per marked path.
+	Marked map[string]time.Duration
+	Marks  int
 }
 
 // AboveSized is pmgtm's cost per hostname above terraform_data of the
 // same state size: what the provider itself adds.
 func (r Result) AboveSized(phase string) time.Duration {
 	return (r.Pmgtm[phase] - r.Sized[phase]) / time.Duration(r.N)
+}
+
+// AboveMarked is pmgtm's cost per hostname above terraform_data of the
+// same state size and the same number of sensitive paths.
+func (r Result) AboveMarked(phase string) time.Duration {
+	return (r.Pmgtm[phase] - r.Marked[phase]) / time.Duration(r.N)
 }
 
 // PerHostname is pmgtm's cost above the floor for one hostname.
@@ -151,7 +161,8 @@ func (r *rig) stop() {
 func (r *rig) measure(n int) (Result, error) {
 	res := Result{N: n, Floor: map[string]time.Duration{}, Pmgtm: map[string]time.Duration{},
 		Counts: map[string]Counts{}, PeakRSS: map[string]int64{},
-		FloorCPU: map[string]float64{}, CPU: map[string]float64{}, ProviderCPU: map[string]float64{}, Sized: map[string]time.Duration{}}
+		FloorCPU: map[string]float64{}, CPU: map[string]float64{}, ProviderCPU: map[string]float64{},
+		Sized: map[string]time.Duration{}, Marked: map[string]time.Duration{}}
 	floor, err := r.workdir(fmt.Sprintf("floor-%d", n), floorConfig)
 	if err != nil {
 		return res, err
@@ -160,7 +171,6 @@ func (r *rig) measure(n int) (Result, error) {
 	if err != nil {
 		return res, err
 	}
-	var floorBytes int // a plain terraform_data instance, as written
 	phases := r.Phases
 	if len(phases) == 0 {
 		phases = Phases
@@ -168,7 +178,7 @@ func (r *rig) measure(n int) (Result, error) {
 	for _, phase := range phases {
 		// Interleaved, so that a machine that slows down part way hits
 		// both sides alike.
-		took, cpu, _, err := r.terraform(floor, n, phase, "", "")
+		took, cpu, _, err := r.terraform(floor, n, phase, "", padding{})
 		if err != nil {
 			return res, err
 		}
@@ -178,7 +188,7 @@ func (r *rig) measure(n int) (Result, error) {
 			return res, err
 		}
 		profiles := filepath.Join(r.Dir, "profiles", fmt.Sprintf("%d-%s", n, phase))
-		took, cpu, out, err := r.terraform(pm, n, phase, profiles, "")
+		took, cpu, out, err := r.terraform(pm, n, phase, profiles, padding{})
 		if err != nil {
 			return res, err
 		}
@@ -196,10 +206,7 @@ func (r *rig) measure(n int) (Result, error) {
 			n, phase, res.Floor[phase].Seconds(), res.FloorCPU[phase], took.Seconds(), cpu, used.CPUSeconds,
 			float64(res.PerHostname(phase).Microseconds())/1000)
 		if phase == "apply" {
-			if res.StateBytes, err = instanceBytes(pm, "pmgtm_hostname"); err != nil {
-				return res, err
-			}
-			if floorBytes, err = instanceBytes(floor, "terraform_data"); err != nil {
+			if res.StateBytes, res.Marks, err = instanceStats(pm, "pmgtm_hostname"); err != nil {
 				return res, err
 			}
 		}
@@ -207,38 +214,70 @@ func (r *rig) measure(n int) (Result, error) {
 	if res.StateBytes == 0 {
 		return res, nil
 	}
-	sized, err := r.workdir(fmt.Sprintf("sized-%d", n), sizedConfig)
-	if err != nil {
-		return res, err
-	}
-	// terraform_data keeps its input twice (input and output): half the
-	// difference to a plain terraform_data instance makes up the rest.
-	blob := strings.Repeat("x", max(0, res.StateBytes-floorBytes)/2)
-	for _, phase := range phases {
-		took, _, _, err := r.terraform(sized, n, phase, "", blob)
+	// Two more floors: terraform_data whose instances carry as many state
+	// bytes as a hostname's, without and with as many sensitive paths.
+	for _, f := range []struct {
+		name  string
+		marks int
+		out   map[string]time.Duration
+	}{{"sized", 0, res.Sized}, {"marked", res.Marks, res.Marked}} {
+		dir, err := r.workdir(fmt.Sprintf("%s-%d", f.name, n), sizedConfig)
 		if err != nil {
 			return res, err
 		}
-		res.Sized[phase] = took
-		if phase == "apply" {
-			got, err := instanceBytes(sized, "terraform_data")
+		pad, err := r.calibrate(dir, res.StateBytes, f.marks)
+		if err != nil {
+			return res, err
+		}
+		for _, phase := range phases {
+			took, _, _, err := r.terraform(dir, n, phase, "", pad)
 			if err != nil {
 				return res, err
 			}
-			fmt.Fprintf(r.Log, "state bytes per instance: pmgtm_hostname %d, sized terraform_data %d\n", res.StateBytes, got)
+			f.out[phase] = took
+			fmt.Fprintf(r.Log, "N=%d %-8s terraform_data of the same state size, %d sensitive paths %6.2fs  pmgtm %+.1f ms per hostname above it\n",
+				n, phase, f.marks, took.Seconds(), float64((res.Pmgtm[phase]-took).Microseconds())/1000/float64(n))
 		}
-		fmt.Fprintf(r.Log, "N=%d %-8s terraform_data of the same state size %6.2fs  pmgtm %+.1f ms per hostname above it\n",
-			n, phase, took.Seconds(), float64(res.AboveSized(phase).Microseconds())/1000)
 	}
 	return res, nil
 }
 
-// instanceBytes is the mean size of one instance of rtype in dir's state
-// file, indented as Terraform writes it.
-func instanceBytes(dir, rtype string) (int, error) {
+// padding is what a sized floor instance carries besides its name: a
+// string of filler and a number of sensitive (null) values.
+type padding struct {
+	blob  string
+	marks int
+}
+
+// calibrate applies one instance in dir with marks sensitive values and
+// returns the padding that makes an instance as large as want bytes.
+func (r *rig) calibrate(dir string, want, marks int) (padding, error) {
+	pad := padding{marks: marks}
+	if _, _, _, err := r.terraform(dir, 1, "apply", "", pad); err != nil {
+		return pad, err
+	}
+	got, gotMarks, err := instanceStats(dir, "terraform_data")
+	if err != nil {
+		return pad, err
+	}
+	if gotMarks != marks {
+		return pad, fmt.Errorf("calibration instance lists %d sensitive paths, want %d", gotMarks, marks)
+	}
+	if _, _, _, err := r.terraform(dir, 1, "destroy", "", pad); err != nil {
+		return pad, err
+	}
+	// terraform_data keeps its input twice (input and output).
+	pad.blob = strings.Repeat("x", max(0, want-got)/2)
+	return pad, nil
+}
+
+// instanceStats is the mean size of one instance of rtype in dir's state
+// file, indented as Terraform writes it, and the number of sensitive paths
+// it lists.
+func instanceStats(dir, rtype string) (size, marks int, err error) {
 	data, err := os.ReadFile(filepath.Join(dir, "terraform.tfstate"))
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	var st struct {
 		Resources []struct {
@@ -247,7 +286,7 @@ func instanceBytes(dir, rtype string) (int, error) {
 		} `json:"resources"`
 	}
 	if err := json.Unmarshal(data, &st); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	total, count := 0, 0
 	for _, res := range st.Resources {
@@ -257,15 +296,21 @@ func instanceBytes(dir, rtype string) (int, error) {
 		for _, in := range res.Instances {
 			var b bytes.Buffer
 			if err := json.Indent(&b, in, "        ", "  "); err != nil {
-				return 0, err
+				return 0, 0, err
 			}
-			total, count = total+b.Len(), count+1
+			var sens struct {
+				Paths []json.RawMessage `json:"sensitive_attributes"`
+			}
+			if err := json.Unmarshal(in, &sens); err != nil {
+				return 0, 0, err
+			}
+			total, count, marks = total+b.Len(), count+1, len(sens.Paths)
 		}
 	}
 	if count == 0 {
-		return 0, fmt.Errorf("no %s in %s's state", rtype, dir)
+		return 0, 0, fmt.Errorf("no %s in %s's state", rtype, dir)
 	}
-	return total / count, nil
+	return total / count, marks, nil
 }
 
 // check verifies the parent after each command: N delegations of three
@@ -324,10 +369,11 @@ resource "terraform_data" "h" {
 const sizedConfig = `
 variable "n" { type = number }
 variable "blob" { type = string }
+variable "marks" { type = number }
 
 resource "terraform_data" "h" {
   count = var.n
-  input = { name = "h${count.index}", state = var.blob }
+  input = { name = "h${count.index}", state = var.blob, secrets = [for i in range(var.marks) : sensitive(null)] }
 }
 `
 
@@ -391,7 +437,7 @@ func (r *rig) workdir(name, config string) (string, error) {
 
 // terraform runs one phase in dir and returns its wall time, the CPU time
 // of terraform and every plugin it ran, and its output.
-func (r *rig) terraform(dir string, n int, phase, profiles, blob string) (time.Duration, float64, string, error) {
+func (r *rig) terraform(dir string, n int, phase, profiles string, pad padding) (time.Duration, float64, string, error) {
 	args := map[string][]string{
 		"plan":    {"plan", "-input=false", "-no-color", "-lock=false"},
 		"apply":   {"apply", "-auto-approve", "-input=false", "-no-color"},
@@ -402,7 +448,7 @@ func (r *rig) terraform(dir string, n int, phase, profiles, blob string) (time.D
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "TF_CLI_CONFIG_FILE="+r.terraformrc, "TF_IN_AUTOMATION=1", "CHECKPOINT_DISABLE=1",
 		"TF_VAR_n="+strconv.Itoa(n), "TF_VAR_server="+r.parent.Addr, "TF_VAR_tsig_secret="+r.parent.KeySecret,
-		"TF_VAR_agent_token="+r.token, "TF_VAR_blob="+blob)
+		"TF_VAR_agent_token="+r.token, "TF_VAR_blob="+pad.blob, "TF_VAR_marks="+strconv.Itoa(pad.marks))
 	if profiles != "" {
 		if err := os.MkdirAll(profiles, 0o755); err != nil {
 			return 0, 0, "", err

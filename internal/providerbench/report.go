@@ -13,18 +13,19 @@ func Report(w io.Writer, results []Result) {
 	fmt.Fprintf(w, "%s, %s/%s, %d CPUs; 3 nodes, BIND over RFC 2136, terraform's default parallelism.\n\n",
 		time.Now().UTC().Format("2006-01-02"), runtime.GOOS, runtime.GOARCH, runtime.NumCPU())
 	for _, r := range results {
-		fmt.Fprintf(w, "State per hostname at N=%d: %d bytes as Terraform writes it.\n", r.N, r.StateBytes)
+		fmt.Fprintf(w, "State per hostname at N=%d: %d bytes as Terraform writes it, %d sensitive paths.\n", r.N, r.StateBytes, r.Marks)
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "| hostnames | command | terraform_data x N | pmgtm | above the floor, per hostname | terraform_data x N, same state size | above it, per hostname | CPU: terraform_data / pmgtm (provider) | provider peak RSS |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "| hostnames | command | terraform_data x N | pmgtm | above the floor, per hostname | terraform_data x N, same state size | above it, per hostname | the same with as many sensitive paths | above it, per hostname | CPU: terraform_data / pmgtm (provider) | provider peak RSS |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, r := range results {
 		for _, p := range Phases {
 			if _, ok := r.Pmgtm[p]; !ok {
 				continue
 			}
-			fmt.Fprintf(w, "| %d | %s | %.2f s | %.2f s | %.1f ms | %.2f s | %.1f ms | %.1f / %.1f (%.1f) s | %.0f MiB |\n", r.N, p, r.Floor[p].Seconds(), r.Pmgtm[p].Seconds(),
+			fmt.Fprintf(w, "| %d | %s | %.2f s | %.2f s | %.1f ms | %.2f s | %.1f ms | %.2f s | %.1f ms | %.1f / %.1f (%.1f) s | %.0f MiB |\n", r.N, p, r.Floor[p].Seconds(), r.Pmgtm[p].Seconds(),
 				float64(r.PerHostname(p).Microseconds())/1000, r.Sized[p].Seconds(), float64(r.AboveSized(p).Microseconds())/1000,
+				r.Marked[p].Seconds(), float64(r.AboveMarked(p).Microseconds())/1000,
 				r.FloorCPU[p], r.CPU[p], r.ProviderCPU[p], float64(r.PeakRSS[p])/(1<<20))
 		}
 	}
