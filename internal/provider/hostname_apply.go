@@ -53,12 +53,11 @@ func (n rolloutNode) key() nodeKey {
 	return nodeKey{nameserver: ns, agentURL: n.AgentURL}
 }
 
-func keyOf(n nodeValue) nodeKey { return n.rollout().key() }
-
-func nodeKeys(nodes []nodeValue) []nodeKey {
+// keysOf is the nodes' rollout keys, each once.
+func keysOf(nodes []rolloutNode) []nodeKey {
 	keys := make([]nodeKey, 0, len(nodes))
 	for _, n := range nodes {
-		if k := keyOf(n); !slices.Contains(keys, k) {
+		if k := n.key(); !slices.Contains(keys, k) {
 			keys = append(keys, k)
 		}
 	}
@@ -124,17 +123,9 @@ type hostnameExecutor struct {
 	plannedAgents    map[string]bool         // agent URLs of planned nodes
 }
 
-func (r *HostnameResource) executor(ctx context.Context, m *hostnameModel, serial uint32, claim parentzone.EnsureOptions, planned, old []nodeValue) (*hostnameExecutor, diag.Diagnostics) {
-	settings, diags := m.settings(ctx, serial)
-	convert := func(nodes []nodeValue) []rolloutNode {
-		out := make([]rolloutNode, 0, len(nodes))
-		for _, n := range nodes {
-			out = append(out, n.rollout())
-		}
-		return out
-	}
-	return newHostnameExecutor(r.clients.rolloutDeps(), m.Zone.ValueString(), m.Name.ValueString(), settings, claim,
-		convert(planned), convert(old)), diags
+func (r *HostnameResource) executor(p plainHostname, serial uint32, claim parentzone.EnsureOptions, planned, old []rolloutNode) (*hostnameExecutor, diag.Diagnostics) {
+	settings, diags := p.settings(serial)
+	return newHostnameExecutor(r.clients.rolloutDeps(), p.Zone, p.Name, settings, claim, planned, old), diags
 }
 
 // newHostnameExecutor is the executor for the hostname name in zoneName,
@@ -156,19 +147,26 @@ func newHostnameExecutor(deps rolloutDeps, zoneName, name string, settings model
 }
 
 // settings are the zone settings the model asks for.
-func (m hostnameModel) settings(ctx context.Context, serial uint32) (model.ZoneSettings, diag.Diagnostics) {
-	h, diags := m.hostname(ctx)
-	s := model.ZoneSettings{AnswerTTL: m.AnswerTTL.ValueInt64(), NSTTL: m.NSTTL.ValueInt64(), Serial: serial,
-		Withdraw: h.Withdraw, Drained: h.Drain, ACMEChallenge: known(m.ACMETarget)}
-	if h.HealthCheck != nil {
-		body, problems := h.HealthCheck.Body()
+func (p plainHostname) settings(serial uint32) (model.ZoneSettings, diag.Diagnostics) {
+	var diags diag.Diagnostics
+	s := model.ZoneSettings{AnswerTTL: valueOr0(p.AnswerTTL), NSTTL: valueOr0(p.NSTTL), Serial: serial,
+		Withdraw: p.Withdraw, Drained: p.Drain, ACMEChallenge: p.acmeTarget}
+	if p.HealthCheck != nil {
+		body, problems := p.HealthCheck.Body()
 		addProblems(&diags, problems, nil)
 		s.HealthCheck = body
 	}
-	if h.StaticKnown {
-		s.Static, _ = h.Static.Zone() // ValidateHostname reported any fault at plan time
+	if p.StaticKnown {
+		s.Static, _ = p.Static.Zone() // ValidateHostname reported any fault at plan time
 	}
 	return s, diags
+}
+
+func valueOr0(v *int64) int64 {
+	if v == nil {
+		return 0
+	}
+	return *v
 }
 
 func (ex *hostnameExecutor) Push(ctx context.Context, key nodeKey) error {

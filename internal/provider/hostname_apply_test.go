@@ -98,14 +98,6 @@ func simNode(name, ip, agent string) rolloutNode {
 	return rolloutNode{HostnameNode: n, access: agentAccess{URL: agent}}
 }
 
-func keysOf(nodes []rolloutNode) []nodeKey {
-	var keys []nodeKey
-	for _, n := range nodes {
-		keys = append(keys, n.key())
-	}
-	return keys
-}
-
 // TestHostnameExecutor runs the hostname's rollouts through the executor
 // against a simulated world: create, a node replaced by another on the
 // same agent (the old key's removal must not take the new zone), a node

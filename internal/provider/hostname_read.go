@@ -106,16 +106,17 @@ func (m hostnameModel) wroteNS(ctx context.Context) []parentzone.RRSet {
 // content is compared with what the remaining nodes need: a node removed
 // out of band (-target) leaves stale peers behind, which is drift too.
 func (r *HostnameResource) checkNodes(ctx context.Context, state *hostnameModel, fqdn string, nsSet []string, peerKey string, priv privateWriter) (diags diag.Diagnostics) {
-	nodes, _, d := state.nodes()
+	p, d := state.plain(ctx)
 	diags.Append(d...)
 	if d.HasError() {
 		return diags
 	}
-	settings, d := state.settings(ctx, 0)
+	settings, d := p.settings(0)
 	diags.Append(d...)
 	if d.HasError() {
 		return diags
 	}
+	nodes := p.values
 	settings.PeerKey = peerKey
 	type found struct {
 		node nodeValue

@@ -200,8 +200,24 @@ func (r *HostnameResource) Configure(_ context.Context, req resource.ConfigureRe
 	r.clients = clientsFrom(req.ProviderData, &resp.Diagnostics)
 }
 
+// plainHostname is a hostname model as plain Go, converted once per call:
+// what the model checks, the nodes as a rollout uses them, and (to write
+// the node list back) the nodes' framework values.
+type plainHostname struct {
+	model.Hostname
+	nodes      []rolloutNode // nil while the list is not known
+	values     []nodeValue
+	acmeTarget string
+}
+
 // hostname converts the model for validation; unknown parts stay empty.
 func (m hostnameModel) hostname(ctx context.Context) (model.Hostname, diag.Diagnostics) {
+	p, diags := m.plain(ctx)
+	return p.Hostname, diags
+}
+
+// plain converts the model; unknown parts stay empty.
+func (m hostnameModel) plain(ctx context.Context) (plainHostname, diag.Diagnostics) {
 	h := model.Hostname{Zone: known(m.Zone), Name: known(m.Name)}
 	h.AnswerTTL, h.NSTTL = knownInt(m.AnswerTTL), knownInt(m.NSTTL)
 	h.Withdraw = known(m.WithdrawMode)
@@ -229,15 +245,21 @@ func (m hostnameModel) hostname(ctx context.Context) (model.Hostname, diag.Diagn
 		}
 	}
 	h.Static, h.StaticKnown = m.static()
-	nodes, known, d := m.nodes()
+	p := plainHostname{acmeTarget: known(m.ACMETarget)}
+	nodes, isKnown, d := m.nodes()
 	diags.Append(d...)
-	if known {
+	if isKnown {
 		h.Nodes = make([]model.HostnameNode, 0, len(nodes))
+		p.nodes = make([]rolloutNode, 0, len(nodes))
 		for _, n := range nodes {
-			h.Nodes = append(h.Nodes, n.plain())
+			r := n.rollout()
+			h.Nodes = append(h.Nodes, r.HostnameNode)
+			p.nodes = append(p.nodes, r)
 		}
+		p.values = nodes
 	}
-	return h, diags
+	p.Hostname = h
+	return p, diags
 }
 
 // static returns the CAA, TXT and HTTPS records as configured, and
@@ -488,7 +510,9 @@ func sameContent(plan, state hostnameModel) bool {
 	if !pk || !sk || len(pn) != len(sn) {
 		return false
 	}
-	key := func(n nodeValue) string { return keyOf(n).String() + " " + known(n.IPv4) + " " + known(n.IPv6) }
+	key := func(n nodeValue) string {
+		return n.rollout().key().String() + " " + known(n.IPv4) + " " + known(n.IPv6)
+	}
 	pkeys, skeys := make([]string, len(pn)), make([]string, len(sn))
 	for i := range pn {
 		pkeys[i], skeys[i] = key(pn[i]), key(sn[i])
@@ -555,7 +579,12 @@ func (r *HostnameResource) Create(ctx context.Context, req resource.CreateReques
 	plan.InstanceID = types.StringValue(parentzone.NewInstanceID())
 	claim := parentzone.EnsureOptions{Adopt: plan.AdoptExisting.ValueBool(), Instance: plan.InstanceID.ValueString()}
 	key := zone.NewPeerKey()
-	err := r.apply(ctx, &plan, nil, serial, key, claim, &resp.Diagnostics)
+	p, diags := plan.plain(ctx)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	err := r.apply(ctx, &plan, p, nil, serial, key, claim, &resp.Diagnostics)
 	var step *rollout.StepError
 	switch {
 	case err == nil:
@@ -565,14 +594,13 @@ func (r *HostnameResource) Create(ctx context.Context, req resource.CreateReques
 	case errors.As(err, &step) && step.Action == rollout.Publish && !parentzone.Refused(err):
 		// The parent may hold part of the change: keep it in state
 		// (tainted), so that the next apply or a destroy removes it.
-		plan.fill(ctx, serial, "")
+		plan.fill(serial, "", p.Nodes)
 		resp.Diagnostics.Append(setPeerKey(ctx, resp.Private, key)...)
 		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 	default:
 		// Nothing reached the parent: take the pushed zones back.
-		nodes, _, _ := plan.nodes()
-		ex, _ := r.executor(ctx, &plan, 0, claim, nil, nodes)
-		leftovers, _ := rollout.Run(ctx, rollout.RemoveZones(nodeKeys(nodes)), ex)
+		ex, _ := r.executor(p, 0, claim, nil, p.nodes)
+		leftovers, _ := rollout.Run(ctx, rollout.RemoveZones(keysOf(p.nodes)), ex)
 		reportLeftovers(&resp.Diagnostics, leftovers)
 	}
 }
@@ -597,8 +625,13 @@ func (r *HostnameResource) Update(ctx context.Context, req resource.UpdateReques
 	} else {
 		serial = zone.NextSerial(serial, time.Now().Unix())
 	}
-	old, _, d := state.nodes()
+	was, d := state.plain(ctx)
 	resp.Diagnostics.Append(d...)
+	p, d := plan.plain(ctx)
+	resp.Diagnostics.Append(d...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
 	plan.InstanceID = state.InstanceID
 	claim := stateClaim(ctx, state.InstanceID, req.Private, state.wroteNS(ctx))
 	claim.Adopt = plan.AdoptExisting.ValueBool()
@@ -606,7 +639,7 @@ func (r *HostnameResource) Update(ctx context.Context, req resource.UpdateReques
 	if key == "" {
 		key = zone.NewPeerKey() // made before peer keys existed, or imported
 	}
-	if r.apply(ctx, &plan, old, serial, key, claim, &resp.Diagnostics) == nil {
+	if r.apply(ctx, &plan, p, was.nodes, serial, key, claim, &resp.Diagnostics) == nil {
 		resp.Diagnostics.Append(setPeerKey(ctx, resp.Private, key)...)
 		resp.Diagnostics.Append(setTakeOver(ctx, resp.Private, nil)...)
 		resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateSerialFloor, nil)...)
@@ -617,39 +650,33 @@ func (r *HostnameResource) Update(ctx context.Context, req resource.UpdateReques
 // apply moves the hostname from the old nodes to the planned ones in the
 // rollout order and fills the computed attributes.
 // The error is the failed step's (a *rollout.StepError), or errNotStarted.
-func (r *HostnameResource) apply(ctx context.Context, plan *hostnameModel, old []nodeValue, serial uint32, peerKey string, claim parentzone.EnsureOptions, diags *diag.Diagnostics) error {
-	nodes, _, d := plan.nodes()
-	diags.Append(d...)
-	if diags.HasError() {
-		return errNotStarted
-	}
-	ex, d := r.executor(ctx, plan, serial, claim, nodes, old)
+func (r *HostnameResource) apply(ctx context.Context, plan *hostnameModel, p plainHostname, old []rolloutNode, serial uint32, peerKey string, claim parentzone.EnsureOptions, diags *diag.Diagnostics) error {
+	ex, d := r.executor(p, serial, claim, p.nodes, old)
 	diags.Append(d...)
 	if diags.HasError() {
 		return errNotStarted
 	}
 	ex.settings.PeerKey = peerKey
-	leftovers, err := rollout.Run(ctx, rollout.Change(nodeKeys(old), nodeKeys(nodes)), ex)
+	leftovers, err := rollout.Run(ctx, rollout.Change(keysOf(old), keysOf(p.nodes)), ex)
 	reportLeftovers(diags, leftovers)
 	if err != nil {
 		diags.AddAttributeError(path.Root("nodes"), "Cannot apply "+ex.fqdn, explainStep(err))
 		return err
 	}
-	plan.fill(ctx, serial, r.clients.Parent.MarkerFor(claim.Instance, "NS"))
+	plan.fill(serial, r.clients.Parent.MarkerFor(claim.Instance, "NS"), p.Nodes)
 	return nil
 }
 
 // errNotStarted is an apply that stopped before its first step.
 var errNotStarted = errors.New("apply not started")
 
-// fill sets the computed attributes of an applied hostname.
-func (m *hostnameModel) fill(ctx context.Context, serial uint32, marker string) {
-	h, _ := m.hostname(ctx)
+// fill sets the computed attributes of a hostname applied to nodes.
+func (m *hostnameModel) fill(serial uint32, marker string, nodes []model.HostnameNode) {
 	z, _ := zone.CanonicalName(m.Zone.ValueString())
 	name := strings.ToLower(m.Name.ValueString())
 	m.FQDN = types.StringValue(name + "." + z)
 	m.ID = types.StringValue(strings.TrimSuffix(z, ".") + "/" + name)
-	m.Nameservers = nameserverList(h.Nodes)
+	m.Nameservers = nameserverList(nodes)
 	m.FailoverBudget = budgetMap(m.AnswerTTL.ValueInt64())
 	m.Serial = types.Int64Value(int64(serial))
 	m.OwnerMarker = types.StringValue(marker)
@@ -718,10 +745,10 @@ func (r *HostnameResource) Delete(ctx context.Context, req resource.DeleteReques
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	nodes, _, d := state.nodes()
+	p, d := state.plain(ctx)
 	resp.Diagnostics.Append(d...)
-	ex, _ := r.executor(ctx, &state, 0, stateClaim(ctx, state.InstanceID, req.Private, state.wroteNS(ctx)), nil, nodes)
-	leftovers, err := rollout.Run(ctx, rollout.Destroy(nodeKeys(nodes)), ex)
+	ex, _ := r.executor(p, 0, stateClaim(ctx, state.InstanceID, req.Private, state.wroteNS(ctx)), nil, p.nodes)
+	leftovers, err := rollout.Run(ctx, rollout.Destroy(keysOf(p.nodes)), ex)
 	reportLeftovers(&resp.Diagnostics, leftovers)
 	var held *parentzone.HeldError
 	switch {
