@@ -216,6 +216,12 @@ func (m hostnameModel) hostname(ctx context.Context) (model.Hostname, diag.Diagn
 	return p.Hostname, diags
 }
 
+// rolloutNodes is the node list alone as plain Go (nil while unknown).
+func (m hostnameModel) rolloutNodes(ctx context.Context) []rolloutNode {
+	p, _ := m.plain(ctx)
+	return p.nodes
+}
+
 // plain converts the model; unknown parts stay empty.
 func (m hostnameModel) plain(ctx context.Context) (plainHostname, diag.Diagnostics) {
 	h := model.Hostname{Zone: known(m.Zone), Name: known(m.Name)}
@@ -426,8 +432,9 @@ func (r *HostnameResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	h, diags := plan.hostname(ctx)
+	pp, diags := plan.plain(ctx)
 	resp.Diagnostics.Append(diags...)
+	h := pp.Hostname
 	if h.Nodes != nil {
 		// ValidateConfig saw the list unknown; report only what it could not.
 		errs, warns := model.ValidateHostname(model.Hostname{Zone: h.Zone, Name: h.Name, Nodes: h.Nodes, Drain: h.Drain})
@@ -454,7 +461,7 @@ func (r *HostnameResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("acme_challenge_target"), &configuredTarget)...)
 	plan.ACMETarget = planACMETarget(plan, configuredTarget, h, &resp.Diagnostics)
 	plan.Serial = types.Int64Unknown()
-	if !creating && sameContent(plan, state) && state.Serial.ValueInt64() != 0 {
+	if !creating && sameContent(plan, state, pp.nodes, state.rolloutNodes(ctx)) && state.Serial.ValueInt64() != 0 {
 		plan.Serial = state.Serial // 0: refresh found the nodes drifted
 	}
 	if !creating && r.clients != nil {
@@ -504,15 +511,11 @@ func planACMETarget(plan hostnameModel, configured types.String, h model.Hostnam
 // sameContent reports whether plan and state give every node the same
 // zone: the node list compared as a set (its order means nothing), and the
 // settings. Then the serial stays, and apply pushes nothing new.
-func sameContent(plan, state hostnameModel) bool {
-	pn, pk, _ := plan.nodes()
-	sn, sk, _ := state.nodes()
-	if !pk || !sk || len(pn) != len(sn) {
+func sameContent(plan, state hostnameModel, pn, sn []rolloutNode) bool {
+	if pn == nil || sn == nil || len(pn) != len(sn) {
 		return false
 	}
-	key := func(n nodeValue) string {
-		return n.rollout().key().String() + " " + known(n.IPv4) + " " + known(n.IPv6)
-	}
+	key := func(n rolloutNode) string { return n.key().String() + " " + n.IPv4 + " " + n.IPv6 }
 	pkeys, skeys := make([]string, len(pn)), make([]string, len(sn))
 	for i := range pn {
 		pkeys[i], skeys[i] = key(pn[i]), key(sn[i])
