@@ -124,6 +124,13 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte) ([]by
 	if c.Token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.Token)
 	}
+	if method == http.MethodPut || method == http.MethodDelete {
+		// Every write of the API is idempotent; saying so lets net/http
+		// send it again on a fresh connection when the agent closed the
+		// kept-alive one just as it was reused (after a long DNS check the
+		// idle connection meets the agent's idle timeout).
+		req.Header.Set("Idempotency-Key", method+" "+path)
+	}
 	hc := c.HTTP
 	if hc == nil {
 		hc = http.DefaultClient

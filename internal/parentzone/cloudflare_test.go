@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -104,7 +105,7 @@ func TestCloudflareCost(t *testing.T) {
 	cf.Limit = cloudflare.RateLimit{Requests: 100, Window: 2 * time.Second, Block: time.Second}
 	p := cloudflareBackendFor(t, cf, "tok", "")
 	const n = costHostnames
-	createThenDestroy(t, p)
+	createThenDestroy(t, p, n, 1)
 	calls := cf.Calls()
 	t.Logf("calls for %d hostnames created and destroyed: %v; throttled %d", n, calls, cf.Throttled())
 	if calls["GET /zones"] != 1 {
@@ -132,23 +133,45 @@ func TestCloudflareCost(t *testing.T) {
 // costHostnames is how many hostnames the cost tests and benchmarks write.
 const costHostnames = 100
 
-// createThenDestroy creates costHostnames hostnames of ns1 in one run (one
-// manager) and destroys them in a later one, as two terraform commands
-// would.
-func createThenDestroy(t testing.TB, p Backend) {
+// createThenDestroy creates n hostnames of ns1 in one run (one manager,
+// as one terraform command) and destroys them in the next, with parallel
+// resources at a time, as terraform's -parallelism runs them.
+func createThenDestroy(t testing.TB, p Backend, n, parallel int) {
 	t.Helper()
-	n := costHostnames
 	ctx := context.Background()
+	each := func(op func(name string) error) {
+		t.Helper()
+		names := make(chan string)
+		errs := make(chan error, parallel)
+		var wg sync.WaitGroup
+		for range parallel {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				failed := false
+				for name := range names { // drained to the end, so the sender never blocks
+					if failed {
+						continue
+					}
+					if err := op(name); err != nil {
+						errs <- err
+						failed = true
+					}
+				}
+			}()
+		}
+		for i := range n {
+			names <- fmt.Sprintf("h%d", i)
+		}
+		close(names)
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+	}
 	m := newManager(t, p, "default")
-	for i := range n {
-		if err := m.Ensure(ctx, testZone, fmt.Sprintf("h%d", i), ns1, EnsureOptions{}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	each(func(name string) error { return m.Ensure(ctx, testZone, name, ns1, EnsureOptions{}) })
 	m = newManager(t, p, "default")
-	for i := range n {
-		if err := m.Release(ctx, testZone, fmt.Sprintf("h%d", i), EnsureOptions{Wrote: ns1}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	each(func(name string) error { return m.Release(ctx, testZone, name, EnsureOptions{Wrote: ns1}) })
 }

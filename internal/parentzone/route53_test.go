@@ -33,7 +33,7 @@ func TestRoute53Cost(t *testing.T) {
 		t.Fatal(err)
 	}
 	const n = costHostnames
-	createThenDestroy(t, p)
+	createThenDestroy(t, p, n, 1)
 	calls, throttled := emu.Calls(), emu.Throttled()
 	t.Logf("calls for %d hostnames created and destroyed in a zone of 3,000 sets: %v; throttled %d", n, calls, throttled)
 	pages := (3000+2*n)/300 + 1
