@@ -100,6 +100,9 @@ func nodeAttributes(computed bool) map[string]schema.Attribute {
 	return out
 }
 
+// agentIdleConnTimeout is below the agent API's idle timeout (60 s).
+const agentIdleConnTimeout = 30 * time.Second
+
 // agentTransports builds and keeps one HTTP client per distinct TLS
 // setting, so that connections to an agent are reused across calls.
 type agentTransports struct {
@@ -122,7 +125,11 @@ func (t *agentTransports) client(a agentAccess) *http.Client {
 	if err != nil {
 		c.Transport = failing{err}
 	} else {
-		c.Transport = &http.Transport{TLSClientConfig: cfg, Proxy: http.ProxyFromEnvironment, ForceAttemptHTTP2: true}
+		// Idle connections are dropped here before the agent drops them
+		// (its API closes them after 60 s, as long as a DNS verification
+		// may take), so that a call after a long check gets a fresh one.
+		c.Transport = &http.Transport{TLSClientConfig: cfg, Proxy: http.ProxyFromEnvironment, ForceAttemptHTTP2: true,
+			IdleConnTimeout: agentIdleConnTimeout}
 	}
 	if t.log != nil {
 		c.Transport = loggedTransport{clients: t.log, next: c.Transport}
