@@ -405,31 +405,16 @@ func (m *moveExecutor) Push(ctx context.Context, key nodeKey) error {
 }
 
 // undo restores the agent's copy from before Push, or removes the zone if
-// the agent had none; a failed attempt is tried again twice, since a zone
-// left behind answers with an address resolvers cannot reach.
+// the agent had none.
 func (m *moveExecutor) undo(ctx context.Context) error {
-	if !m.pushed {
+	switch {
+	case !m.pushed:
 		return nil
+	case m.prior != nil:
+		_, _, err := m.to.PutZone(ctx, m.name, m.prior.Body())
+		return err
 	}
-	var err error
-	for attempt := range 3 {
-		if attempt > 0 {
-			select {
-			case <-ctx.Done():
-				return errors.Join(err, ctx.Err())
-			case <-time.After(time.Duration(attempt) * 250 * time.Millisecond):
-			}
-		}
-		if m.prior != nil {
-			_, _, err = m.to.PutZone(ctx, m.name, m.prior.Body())
-		} else {
-			err = m.to.DeleteZone(ctx, m.name)
-		}
-		if err == nil {
-			return nil
-		}
-	}
-	return err
+	return m.to.DeleteZone(ctx, m.name)
 }
 
 func (m *moveExecutor) Verify(ctx context.Context, _ nodeKey) error {
