@@ -40,14 +40,14 @@ func TestAccRegistryInstall(t *testing.T) {
 		t.Fatalf("PMGTM_RELEASE_KEY_FINGERPRINT %q is not a fingerprint", fingerprint)
 	}
 	keyID := fingerprint[len(fingerprint)-16:] // a v4 key's long id
-	version := releaseVersion(t, dist)
-	zipSum := publishedSum(t, dist, version, fmt.Sprintf("terraform-provider-pmgtm_%s_%s_%s.zip", version, runtime.GOOS, runtime.GOARCH))
-
 	reg := registry.Start(t, registry.Release{
-		Dist: dist, Version: version, KeyArmor: string(armor), KeyID: keyID,
-		Namespace: "pmgtm", Type: "pmgtm",
-		Module: "pmgtm/gtm/pmgtm", ModuleVersion: "1.0.0", ModuleArchive: "pmgtm-gtm-module_" + version + ".tar.gz",
+		Dist: dist, KeyArmor: string(armor), KeyID: keyID, Namespace: "pmgtm", Type: "pmgtm",
+		Module: "pmgtm/gtm/pmgtm", ModuleVersion: "1.0.0", ModuleArchive: "pmgtm-gtm-module",
 	})
+	version, zipSum := reg.Version(), reg.ZipSum(runtime.GOOS, runtime.GOARCH)
+	if zipSum == "" {
+		t.Fatalf("SHA256SUMS lists no provider zip for %s_%s", runtime.GOOS, runtime.GOARCH)
+	}
 	const lb1, lb2 = "127.0.14.11", "127.0.14.12"
 	r := newRig(t, lb1, lb2)
 	root := fmt.Sprintf(`terraform {
@@ -115,32 +115,6 @@ func TestAccRegistryInstall(t *testing.T) {
 			}
 		})
 	}
-}
-
-// releaseVersion is the provider version of the snapshot in dist.
-func releaseVersion(t *testing.T, dist string) string {
-	t.Helper()
-	sums, err := filepath.Glob(filepath.Join(dist, "terraform-provider-pmgtm_*_SHA256SUMS"))
-	if err != nil || len(sums) != 1 {
-		t.Fatalf("want one SHA256SUMS in %s, found %v (%v)", dist, sums, err)
-	}
-	return strings.TrimSuffix(strings.TrimPrefix(filepath.Base(sums[0]), "terraform-provider-pmgtm_"), "_SHA256SUMS")
-}
-
-// publishedSum is file's digest as the snapshot's SHA256SUMS lists it.
-func publishedSum(t *testing.T, dist, version, file string) string {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(dist, "terraform-provider-pmgtm_"+version+"_SHA256SUMS"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for line := range strings.Lines(string(b)) {
-		if sum, name, ok := strings.Cut(strings.TrimSpace(line), "  "); ok && name == file {
-			return sum
-		}
-	}
-	t.Fatalf("SHA256SUMS does not list %s", file)
-	return ""
 }
 
 // installCLI is terraform or tofu in a fresh directory with a CLI

@@ -15,17 +15,17 @@ import (
 
 // Release is what the registry publishes.
 type Release struct {
-	Dist    string // goreleaser's dist directory
-	Version string // the provider version, as in the zips' names
+	Dist string // goreleaser's dist directory, holding one version
 	// KeyArmor is the ASCII-armoured public key that signed SHA256SUMS and
 	// KeyID its long id (the last 16 hex digits of the fingerprint).
 	KeyArmor, KeyID string
 	// Namespace and Type name the provider (pmgtm/pmgtm); Module names the
-	// module (pmgtm/gtm/pmgtm), served at ModuleVersion from ModuleArchive.
+	// module (pmgtm/gtm/pmgtm), served at ModuleVersion from the archive
+	// <ModuleArchive>_<provider version>.tar.gz in Dist.
 	Namespace, Type string
 	Module          string
 	ModuleVersion   string
-	ModuleArchive   string // a file in Dist
+	ModuleArchive   string
 }
 
 // Tamper selects a dishonest registry, for the install checks that must
@@ -43,9 +43,11 @@ const (
 type Server struct {
 	// CAFile holds the server's certificate for SSL_CERT_FILE: the CLI
 	// trusts it and nothing else.
-	CAFile string
-	rel    Release
-	srv    *httptest.Server
+	CAFile  string
+	rel     Release
+	version string            // the provider version, from SHA256SUMS's name
+	sums    map[string]string // SHA256SUMS as published: file name -> hex digest
+	srv     *httptest.Server
 
 	mu     sync.Mutex
 	tamper Tamper
@@ -55,6 +57,9 @@ type Server struct {
 func Start(t testing.TB, rel Release) *Server {
 	t.Helper()
 	s := &Server{rel: rel}
+	if err := s.readSums(); err != nil {
+		t.Fatal(err)
+	}
 	mux := http.NewServeMux()
 	prov := "/v1/providers/" + rel.Namespace + "/" + rel.Type + "/"
 	mux.HandleFunc("GET "+prov+"versions", s.providerVersions)
@@ -95,41 +100,52 @@ func (s *Server) CLIConfig(host string) string {
 }
 
 func (s *Server) zipName(goos, arch string) string {
-	return fmt.Sprintf("terraform-provider-%s_%s_%s_%s.zip", s.rel.Type, s.rel.Version, goos, arch)
+	return fmt.Sprintf("terraform-provider-%s_%s_%s_%s.zip", s.rel.Type, s.version, goos, arch)
 }
 
 func (s *Server) sumsName() string {
-	return fmt.Sprintf("terraform-provider-%s_%s_SHA256SUMS", s.rel.Type, s.rel.Version)
+	return fmt.Sprintf("terraform-provider-%s_%s_SHA256SUMS", s.rel.Type, s.version)
 }
 
-// sums reads SHA256SUMS as published: file name -> hex digest.
-func (s *Server) sums() (map[string]string, error) {
-	b, err := os.ReadFile(filepath.Join(s.rel.Dist, s.sumsName()))
+// readSums finds the one SHA256SUMS in Dist and reads it: its name gives
+// the version.
+func (s *Server) readSums() error {
+	prefix := "terraform-provider-" + s.rel.Type + "_"
+	found, err := filepath.Glob(filepath.Join(s.rel.Dist, prefix+"*_SHA256SUMS"))
 	if err != nil {
-		return nil, err
+		return err
 	}
-	out := map[string]string{}
+	if len(found) != 1 {
+		return fmt.Errorf("want one %s<version>_SHA256SUMS in %s, found %v", prefix, s.rel.Dist, found)
+	}
+	s.version = strings.TrimSuffix(strings.TrimPrefix(filepath.Base(found[0]), prefix), "_SHA256SUMS")
+	b, err := os.ReadFile(found[0])
+	if err != nil {
+		return err
+	}
+	s.sums = map[string]string{}
 	for line := range strings.Lines(string(b)) {
 		if f := strings.Fields(line); len(f) == 2 {
-			out[f[1]] = f[0]
+			s.sums[f[1]] = f[0]
 		}
 	}
-	return out, nil
+	return nil
 }
 
+// Version is the provider version the registry serves.
+func (s *Server) Version() string { return s.version }
+
+// ZipSum is the published SHA-256 (hex) of the provider zip for goos/arch.
+func (s *Server) ZipSum(goos, arch string) string { return s.sums[s.zipName(goos, arch)] }
+
 func (s *Server) providerVersions(w http.ResponseWriter, _ *http.Request) {
-	sums, err := s.sums()
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
 	type platform struct {
 		OS   string `json:"os"`
 		Arch string `json:"arch"`
 	}
 	var platforms []platform
-	prefix := fmt.Sprintf("terraform-provider-%s_%s_", s.rel.Type, s.rel.Version)
-	for name := range sums {
+	prefix := fmt.Sprintf("terraform-provider-%s_%s_", s.rel.Type, s.version)
+	for name := range s.sums {
 		rest, ok := strings.CutPrefix(name, prefix)
 		if !ok || !strings.HasSuffix(rest, ".zip") {
 			continue
@@ -138,23 +154,18 @@ func (s *Server) providerVersions(w http.ResponseWriter, _ *http.Request) {
 		platforms = append(platforms, platform{goos, arch})
 	}
 	writeJSON(w, map[string]any{"versions": []any{map[string]any{
-		"version": s.rel.Version, "protocols": []string{"6.0"}, "platforms": platforms,
+		"version": s.version, "protocols": []string{"6.0"}, "platforms": platforms,
 	}}})
 }
 
 func (s *Server) providerDownload(w http.ResponseWriter, r *http.Request) {
 	goos, arch := r.PathValue("os"), r.PathValue("arch")
-	if r.PathValue("version") != s.rel.Version {
+	if r.PathValue("version") != s.version {
 		http.NotFound(w, r)
 		return
 	}
-	sums, err := s.sums()
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
 	zip := s.zipName(goos, arch)
-	sum, ok := sums[zip]
+	sum, ok := s.sums[zip]
 	if !ok {
 		http.NotFound(w, r)
 		return
@@ -180,7 +191,7 @@ func (s *Server) moduleDownload(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	w.Header().Set("X-Terraform-Get", s.srv.URL+"/files/"+s.rel.ModuleArchive)
+	w.Header().Set("X-Terraform-Get", s.srv.URL+"/files/"+s.rel.ModuleArchive+"_"+s.version+".tar.gz")
 	w.WriteHeader(http.StatusNoContent)
 }
 
