@@ -116,32 +116,32 @@ func (r *HostnameResource) checkNodes(ctx context.Context, state *hostnameModel,
 	if d.HasError() {
 		return diags
 	}
-	nodes := p.values
 	settings.PeerKey = peerKey
 	type found struct {
-		node nodeValue
-		have *zone.Zone
+		value nodeValue // to write the list back
+		node  rolloutNode
+		have  *zone.Zone
 	}
 	var kept []found
-	for _, n := range nodes {
-		ns, _ := zone.CanonicalName(n.Nameserver.ValueString())
+	for i, n := range p.nodes {
+		ns := n.key().nameserver
 		if !slices.Contains(nsSet, ns) {
 			continue // left the delegation out of band
 		}
-		have, _, err := r.clients.agent(n.access()).GetZone(ctx, fqdn)
+		have, _, err := r.clients.agent(n.access).GetZone(ctx, fqdn)
 		switch {
 		case errors.Is(err, agentclient.ErrNotFound):
 			continue // the agent lost the zone
 		case err != nil:
 			diags.AddWarning("Node not reachable", fmt.Sprintf("Could not read %s from the agent of %s (%v); keeping the node as it was. Resolvers skip a dead node, which is what pmgtm is for.", fqdn, ns, err))
-			kept = append(kept, found{node: n})
+			kept = append(kept, found{value: p.values[i], node: n})
 			continue
 		}
-		kept = append(kept, found{node: n, have: &have})
+		kept = append(kept, found{value: p.values[i], node: n, have: &have})
 	}
 	all := make([]model.HostnameNode, len(kept))
 	for i, k := range kept {
-		all[i] = k.node.plain()
+		all[i] = k.node.HostnameNode
 	}
 	// A hostname made before peer keys existed has none: its nodes could
 	// not vouch for each other, so the next apply gives them one.
@@ -153,7 +153,7 @@ func (r *HostnameResource) checkNodes(ctx context.Context, state *hostnameModel,
 		}
 		have := *k.have
 		highest = max(highest, have.Serial)
-		want, fe := model.NodeZone(fqdn, k.node.plain(), all, settings).Canonical(fqdn)
+		want, fe := model.NodeZone(fqdn, k.node.HostnameNode, all, settings).Canonical(fqdn)
 		if fe != nil {
 			drifted = true
 			continue
@@ -176,10 +176,10 @@ func (r *HostnameResource) checkNodes(ctx context.Context, state *hostnameModel,
 		diags.Append(setSerialFloor(ctx, priv, max(highest, uint32(state.Serial.ValueInt64())))...)
 		state.Serial = types.Int64Value(0)
 	}
-	if len(kept) != len(nodes) {
+	if len(kept) != len(p.nodes) {
 		vals := make([]nodeValue, len(kept))
 		for i, k := range kept {
-			vals[i] = k.node
+			vals[i] = k.value
 		}
 		list, d := types.ListValueFrom(ctx, types.ObjectType{AttrTypes: nodeObjectTypes}, vals)
 		diags.Append(d...)

@@ -217,9 +217,16 @@ func (m hostnameModel) hostname(ctx context.Context) (model.Hostname, diag.Diagn
 }
 
 // rolloutNodes is the node list alone as plain Go (nil while unknown).
-func (m hostnameModel) rolloutNodes(ctx context.Context) []rolloutNode {
-	p, _ := m.plain(ctx)
-	return p.nodes
+func (m hostnameModel) rolloutNodes() []rolloutNode {
+	nodes, isKnown, _ := m.nodes()
+	if !isKnown {
+		return nil
+	}
+	out := make([]rolloutNode, 0, len(nodes))
+	for _, n := range nodes {
+		out = append(out, n.rollout())
+	}
+	return out
 }
 
 // plain converts the model; unknown parts stay empty.
@@ -461,7 +468,7 @@ func (r *HostnameResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("acme_challenge_target"), &configuredTarget)...)
 	plan.ACMETarget = planACMETarget(plan, configuredTarget, h, &resp.Diagnostics)
 	plan.Serial = types.Int64Unknown()
-	if !creating && sameContent(plan, state, pp.nodes, state.rolloutNodes(ctx)) && state.Serial.ValueInt64() != 0 {
+	if !creating && sameContent(plan, state, pp.nodes, state.rolloutNodes()) && state.Serial.ValueInt64() != 0 {
 		plan.Serial = state.Serial // 0: refresh found the nodes drifted
 	}
 	if !creating && r.clients != nil {
