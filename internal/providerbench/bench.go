@@ -72,21 +72,10 @@ type Result struct {
 	Marks  int
 }
 
-// AboveSized is pmgtm's cost per hostname above terraform_data of the
-// same state size: what the provider itself adds.
-func (r Result) AboveSized(phase string) time.Duration {
-	return (r.Pmgtm[phase] - r.Sized[phase]) / time.Duration(r.N)
-}
-
-// AboveMarked is pmgtm's cost per hostname above terraform_data of the
-// same state size and the same number of sensitive paths.
-func (r Result) AboveMarked(phase string) time.Duration {
-	return (r.Pmgtm[phase] - r.Marked[phase]) / time.Duration(r.N)
-}
-
-// PerHostname is pmgtm's cost above the floor for one hostname.
-func (r Result) PerHostname(phase string) time.Duration {
-	return (r.Pmgtm[phase] - r.Floor[phase]) / time.Duration(r.N)
+// Above is pmgtm's cost per hostname above a floor (Floor, Sized or
+// Marked), in milliseconds.
+func (r Result) Above(floor map[string]time.Duration, phase string) float64 {
+	return float64(((r.Pmgtm[phase] - floor[phase]) / time.Duration(r.N)).Microseconds()) / 1000
 }
 
 type rig struct {
@@ -204,7 +193,7 @@ func (r *rig) measure(n int) (Result, error) {
 		}
 		fmt.Fprintf(r.Log, "N=%d %-8s terraform_data %6.2fs (cpu %.1fs)  pmgtm %6.2fs (cpu %.1fs, provider %.1fs)  %+.1f ms per hostname\n",
 			n, phase, res.Floor[phase].Seconds(), res.FloorCPU[phase], took.Seconds(), cpu, used.CPUSeconds,
-			float64(res.PerHostname(phase).Microseconds())/1000)
+			res.Above(res.Floor, phase))
 		if phase == "apply" {
 			if res.StateBytes, res.Marks, err = instanceStats(pm, "pmgtm_hostname"); err != nil {
 				return res, err
@@ -236,7 +225,7 @@ func (r *rig) measure(n int) (Result, error) {
 			}
 			f.out[phase] = took
 			fmt.Fprintf(r.Log, "N=%d %-8s terraform_data of the same state size, %d sensitive paths %6.2fs  pmgtm %+.1f ms per hostname above it\n",
-				n, phase, f.marks, took.Seconds(), float64((res.Pmgtm[phase]-took).Microseconds())/1000/float64(n))
+				n, phase, f.marks, took.Seconds(), res.Above(f.out, phase))
 		}
 	}
 	return res, nil
