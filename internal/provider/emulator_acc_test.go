@@ -25,6 +25,20 @@ type apiParent struct {
 	remove  func(name, rtype, value string)   // delete one record out of band
 }
 
+// view reads the emulated zone for an observer. Names are made relative to
+// example.test, as values wants them; the NS set is sorted.
+func (p apiParent) view() parentView {
+	rel := func(name string) string { return strings.TrimSuffix(strings.ToLower(name), ".example.test.") }
+	return parentView{
+		delegation: func(fqdn string) ([]string, error) {
+			set := p.values(rel(fqdn), "NS")
+			slices.Sort(set)
+			return set, nil
+		},
+		addresses: func(ns string) ([]string, error) { return p.values(rel(ns), "A"), nil },
+	}
+}
+
 func cloudflareParent(t *testing.T) apiParent {
 	t.Helper()
 	emu := cloudflare.New("cf-test-token", "example.test")
@@ -122,6 +136,7 @@ func TestAccHostnameOnAPIEmulators(t *testing.T) {
 			lb1, lb2, lb3 := base+"11", base+"12", base+"13"
 			p := tc.parent(t)
 			r := newRigWith(t, p.backend, lb1, lb2, lb3)
+			obs := watchNoLame(t, p.view(), "api.example.test.")
 			two := []testNode{{"lb1", lb1, ""}, {"lb2", lb2, ""}}
 			three := append(two, testNode{"lb3", lb3, ""})
 			expectNS := func(names ...string) error {
@@ -133,6 +148,17 @@ func TestAccHostnameOnAPIEmulators(t *testing.T) {
 					return fmt.Errorf("parent NS %v, want %v", got, want)
 				}
 				return nil
+			}
+			// Every record pmgtm writes for this configuration, to show a
+			// refused plan left them as they were.
+			snapshot := func() string {
+				var b strings.Builder
+				for _, name := range []string{"api", "lb1", "lb2", "api._pmgtm", "lb1._pmgtm", "lb2._pmgtm"} {
+					for _, rtype := range []string{"A", "NS", "TXT"} {
+						fmt.Fprintf(&b, "%s %s %v ttl %d\n", name, rtype, p.values(name, rtype), p.ttl(name, rtype))
+					}
+				}
+				return b.String()
 			}
 			resource.Test(t, resource.TestCase{
 				ProtoV6ProviderFactories: protoV6Providers,
@@ -164,6 +190,22 @@ func TestAccHostnameOnAPIEmulators(t *testing.T) {
 							return expectNS("lb1", "lb2")
 						},
 					},
+					{ // another state with the same configuration: refused at plan, nothing changed
+						PreConfig: func() {
+							before := snapshot()
+							out, err := terraformCLI(t)(r.config(two, []string{"lb1", "lb2"}, ""), "plan", "-no-color")
+							flat := strings.Join(strings.Fields(out), " ")
+							for _, want := range []string{"Name held by another pmgtm resource", "terraform import"} {
+								if err == nil || !strings.Contains(flat, want) {
+									t.Fatalf("plan in another state: err %v, want %q in:\n%s", err, want, out)
+								}
+							}
+							if after := snapshot(); after != before {
+								t.Fatalf("a refused plan changed the zone:\nbefore:\n%s\nafter:\n%s", before, after)
+							}
+						},
+						Config: r.config(two, []string{"lb1", "lb2"}, ""),
+					},
 					{
 						ResourceName: "pmgtm_hostname.api", ImportState: true, ImportStateId: "example.test/api", ImportStateVerify: true,
 						ImportStateVerifyIgnore: []string{"nodes.0.agent_url", "nodes.1.agent_url", "timeouts", "instance_id"},
@@ -183,6 +225,7 @@ func TestAccHostnameOnAPIEmulators(t *testing.T) {
 					},
 					{ // drift: an NS record and a node's A record deleted out of band
 						PreConfig: func() {
+							obs.paused.Store(true) // lb1 without an address is the drift made here
 							p.remove("api", "NS", "lb3.example.test.")
 							p.remove("lb1", "A", lb1)
 						},
@@ -195,6 +238,7 @@ func TestAccHostnameOnAPIEmulators(t *testing.T) {
 							if got := p.values("lb1", "A"); !slices.Equal(got, []string{lb1}) {
 								return fmt.Errorf("lb1 A not restored: %v", got)
 							}
+							obs.paused.Store(false)
 							return expectNS("lb1", "lb3")
 						},
 					},

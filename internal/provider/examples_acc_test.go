@@ -180,6 +180,14 @@ func terraformCLI(t *testing.T) func(config string, args ...string) (string, err
 // with this provider built from source and installed by dev_overrides.
 func cliFor(t *testing.T, bin string) func(config string, args ...string) (string, error) {
 	t.Helper()
+	run, _ := cliIn(t, bin)
+	return run
+}
+
+// cliIn is cliFor that also returns the working directory, for tests that
+// read or write files beside main.tf.
+func cliIn(t *testing.T, bin string) (func(config string, args ...string) (string, error), string) {
+	t.Helper()
 	dir := t.TempDir()
 	plugins := filepath.Join(dir, "plugins")
 	build := exec.Command("go", "build", "-o", filepath.Join(plugins, "terraform-provider-pmgtm"), "../..")
@@ -211,5 +219,5 @@ func cliFor(t *testing.T, bin string) func(config string, args ...string) (strin
 		cmd.Dir, cmd.Env = work, env
 		out, err := cmd.CombinedOutput()
 		return string(out), err
-	}
+	}, work
 }

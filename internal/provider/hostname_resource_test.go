@@ -33,7 +33,7 @@ func TestAccHostnameLifecycle(t *testing.T) {
 	const fqdn = "api.example.test."
 	stepPause = 250 * time.Millisecond
 	defer func() { stepPause = 0 }()
-	obs := watchNoLame(t, r.srv.Addr, fqdn)
+	obs := watchNoLame(t, dnsParent(r.srv.Addr), fqdn)
 
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: protoV6Providers,
@@ -124,6 +124,10 @@ func TestAccHostnameLifecycle(t *testing.T) {
 					}
 					if !r.hasZone(lb1, "planted.example.test.") {
 						return fmt.Errorf("the move deleted a zone this configuration does not manage from the old agent")
+					}
+					// The test planted it, so the test takes it away.
+					if err := r.client(lb1).DeleteZone(context.Background(), "planted.example.test."); err != nil {
+						return err
 					}
 					if got := lookup(t, r.srv, "lb1.example.test.", dns.TypeA); len(got) != 1 || got[0] != lb1b {
 						return fmt.Errorf("lb1 A %v, want %s", got, lb1b)

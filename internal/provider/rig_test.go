@@ -83,7 +83,63 @@ func newRigWith(t *testing.T, backend string, ips ...string) *rig {
 	for _, ip := range ips {
 		r.agents[ip] = agentproc.Start(t, agentproc.Options{IP: ip, DNSPort: 53, Token: rigToken})
 	}
+	// Registered after the agents start, so it runs before they (and the
+	// parent) stop: whatever a test created it has destroyed by now.
+	t.Cleanup(func() {
+		if !t.Failed() {
+			for _, left := range r.leftovers() {
+				t.Errorf("left behind after the test's destroys: %s", left)
+			}
+		}
+	})
 	return r
+}
+
+// leftovers lists what pmgtm wrote and no destroy removed: zones on the
+// rig's agents, and at the parent (BIND rigs) ownership markers, records
+// with a rig agent's address and delegations to a rig node.
+func (r *rig) leftovers() []string {
+	var left []string
+	// Read from each agent's durable store rather than asked over its
+	// API: a test may have given an agent a token of its own. The store writes a zone before acknowledging it and removes the
+	// file before acknowledging a delete.
+	for ip, a := range r.agents {
+		if !a.Alive() {
+			// Killed by the test: a destroy cannot reach a dead agent and
+			// says so (warning "Zone left on a removed node").
+			continue
+		}
+		files, _ := filepath.Glob(filepath.Join(a.DataDir, "zones", "*.json"))
+		for _, f := range files {
+			left = append(left, fmt.Sprintf("zone file %s on agent %s", filepath.Base(f), ip))
+		}
+	}
+	if r.srv == nil {
+		return left
+	}
+	for _, line := range strings.Split(zoneText(r.t, r.srv), "\n") {
+		rr, err := dns.NewRR(line)
+		if err != nil || rr == nil {
+			continue
+		}
+		switch v := rr.(type) {
+		case *dns.TXT:
+			if strings.Contains(strings.ToLower(v.Hdr.Name), "._pmgtm.") {
+				left = append(left, line)
+			}
+		case *dns.A:
+			if r.agents[v.A.String()] != nil {
+				left = append(left, line)
+			}
+		case *dns.NS:
+			// Tests delegate to nodes in the zone; foreign delegations
+			// they make point elsewhere.
+			if !strings.EqualFold(v.Hdr.Name, r.srv.Zone+".") && dns.IsSubDomain(r.srv.Zone+".", v.Ns) {
+				left = append(left, line)
+			}
+		}
+	}
+	return left
 }
 
 func (r *rig) provider() string {
@@ -232,7 +288,21 @@ type observer struct {
 	done       sync.WaitGroup
 }
 
-func observe(parent, fqdn string) *observer {
+// parentView is how an observer reads the parent zone: over DNS from a
+// real server, or straight from an API emulator.
+type parentView struct {
+	delegation func(fqdn string) ([]string, error) // the NS set, sorted
+	addresses  func(ns string) ([]string, error)   // a nameserver's A records
+}
+
+func dnsParent(server string) parentView {
+	return parentView{
+		delegation: func(fqdn string) ([]string, error) { return delegation(server, fqdn) },
+		addresses:  func(ns string) ([]string, error) { return addresses(server, ns) },
+	}
+}
+
+func observe(parent parentView, fqdn string) *observer {
 	o := &observer{stop: make(chan struct{})}
 	o.done.Add(1)
 	go func() {
@@ -244,12 +314,12 @@ func observe(parent, fqdn string) *observer {
 				return
 			case <-time.After(10 * time.Millisecond):
 			}
-			set, err := delegation(parent, fqdn)
+			set, err := parent.delegation(fqdn)
 			if err != nil {
 				continue
 			}
 			for _, ns := range set {
-				addrs, err := addresses(parent, ns)
+				addrs, err := parent.addresses(ns)
 				if err != nil {
 					continue
 				}
@@ -257,16 +327,16 @@ func observe(parent, fqdn string) *observer {
 					// A nameserver without an address: resolvers cannot
 					// follow the delegation to it at all.
 					o.checks++
-					again, _ := delegation(parent, fqdn)
-					if stillAddrs, _ := addresses(parent, ns); slices.Contains(again, ns) && len(stillAddrs) == 0 && !o.paused.Load() {
+					again, _ := parent.delegation(fqdn)
+					if stillAddrs, _ := parent.addresses(ns); slices.Contains(again, ns) && len(stillAddrs) == 0 && !o.paused.Load() {
 						o.violations = append(o.violations, fmt.Sprintf("%s delegated but has no address", ns))
 					}
 				}
 				for _, ip := range addrs {
 					o.checks++
 					if err := authoritative(ip, fqdn); err != nil {
-						again, _ := delegation(parent, fqdn)
-						stillAddrs, _ := addresses(parent, ns)
+						again, _ := parent.delegation(fqdn)
+						stillAddrs, _ := parent.addresses(ns)
 						if slices.Contains(again, ns) && slices.Contains(stillAddrs, ip) && !o.paused.Load() {
 							o.violations = append(o.violations, fmt.Sprintf("%s (%s) delegated but %v", ns, ip, err))
 						}
@@ -280,7 +350,7 @@ func observe(parent, fqdn string) *observer {
 
 // watchNoLame runs an observer for the rest of the test and fails the test
 // on any lame delegation it saw, or when it saw too little to tell.
-func watchNoLame(t *testing.T, parent, fqdn string) *observer {
+func watchNoLame(t *testing.T, parent parentView, fqdn string) *observer {
 	t.Helper()
 	obs := observe(parent, fqdn)
 	t.Cleanup(func() {
