@@ -136,7 +136,7 @@ func TestAccHostnameOnAPIEmulators(t *testing.T) {
 			lb1, lb2, lb3 := base+"11", base+"12", base+"13"
 			p := tc.parent(t)
 			r := newRigWith(t, p.backend, lb1, lb2, lb3)
-			obs := watchNoLame(t, p.view(), "api.example.test.")
+			obs := watchNoLame(t, p.view())
 			two := []testNode{{"lb1", lb1, ""}, {"lb2", lb2, ""}}
 			three := append(two, testNode{"lb3", lb3, ""})
 			expectNS := func(names ...string) error {

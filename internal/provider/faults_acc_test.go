@@ -27,7 +27,7 @@ func TestAccFaultsDuringApply(t *testing.T) {
 	nodes := []testNode{{"lb1", lb1, ""}, {"lb2", lb2, ""}}
 	// Faults at the parent and a failed apply must never publish a
 	// delegation to a node that does not answer.
-	obs := watchNoLame(t, p.view(), "api.example.test.")
+	obs := watchNoLame(t, p.view())
 	withTTL := func(ttl int) string {
 		return r.config(nodes, []string{"lb1", "lb2"}, fmt.Sprintf("ns_ttl = %d", ttl))
 	}

@@ -33,7 +33,7 @@ func TestAccHostnameLifecycle(t *testing.T) {
 	const fqdn = "api.example.test."
 	stepPause = 250 * time.Millisecond
 	defer func() { stepPause = 0 }()
-	obs := watchNoLame(t, dnsParent(r.srv.Addr), fqdn)
+	obs := watchNoLame(t, dnsParent(r.srv.Addr))
 
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: protoV6Providers,

@@ -17,7 +17,7 @@ func TestAccNodeRemovalNeverLame(t *testing.T) {
 	const lb1, lb2, lb3 = "127.0.8.11", "127.0.8.12", "127.0.8.13"
 	r := newRig(t, lb1, lb2, lb3)
 	const fqdn = "api.example.test."
-	watchNoLame(t, dnsParent(r.srv.Addr), fqdn)
+	watchNoLame(t, dnsParent(r.srv.Addr))
 	cli := terraformCLI(t)
 	tf := func(config string, args ...string) string {
 		t.Helper()

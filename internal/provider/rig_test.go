@@ -302,7 +302,11 @@ func dnsParent(server string) parentView {
 	}
 }
 
-func observe(parent parentView, fqdn string) *observer {
+// observedFQDN is the hostname every rig configures.
+const observedFQDN = "api.example.test."
+
+func observe(parent parentView) *observer {
+	const fqdn = observedFQDN
 	o := &observer{stop: make(chan struct{})}
 	o.done.Add(1)
 	go func() {
@@ -350,9 +354,9 @@ func observe(parent parentView, fqdn string) *observer {
 
 // watchNoLame runs an observer for the rest of the test and fails the test
 // on any lame delegation it saw, or when it saw too little to tell.
-func watchNoLame(t *testing.T, parent parentView, fqdn string) *observer {
+func watchNoLame(t *testing.T, parent parentView) *observer {
 	t.Helper()
-	obs := observe(parent, fqdn)
+	obs := observe(parent)
 	t.Cleanup(func() {
 		checks, violations := obs.finish()
 		if len(violations) > 0 {
