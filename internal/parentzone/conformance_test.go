@@ -80,7 +80,7 @@ func backends(t *testing.T) []backend {
 			slowProvider: func(t *testing.T) Backend {
 				t.Helper()
 				// A TCP server that accepts and never answers.
-				addr := serveTCP(t, func(c net.Conn) { t.Cleanup(func() { c.Close() }) })
+				addr := bind.ServeTCP(t, func(c net.Conn) { t.Cleanup(func() { c.Close() }) })
 				p, _ := NewRFC2136(RFC2136Config{Server: addr, KeyName: "k.", KeySecret: "c2VjcmV0"})
 				return p
 			},

@@ -86,8 +86,9 @@ var _ Backend = (*rfc2136Backend)(nil)
 
 // AuthError is an answer that proves the server will not do what pmgtm
 // asks with these settings: a rejected key, a zone it does not serve, an
-// update policy that forbids the change. It is never retried, and plan
-// reports it as an error.
+// update policy that forbids the change, or an answer not signed by the
+// server (something else answers at that address). It is never retried,
+// and plan reports it as an error.
 type AuthError struct {
 	Attribute string // the setting to look at: key_secret, key_name, server, ...
 	Message   string
@@ -151,8 +152,8 @@ func (b *rfc2136Backend) verify(resp *dns.Msg, raw []byte, requestMAC string, re
 	t := resp.IsTsig()
 	op := dns.OpcodeToString[req.Opcode]
 	if t == nil {
-		return fmt.Errorf("the answer from %s to a signed %s is not signed (rcode %s), so pmgtm cannot trust it: something between pmgtm and the server, or the server itself, answers without the key %s",
-			b.server, op, dns.RcodeToString[resp.Rcode], b.keyName)
+		return &AuthError{"server", fmt.Sprintf("the answer from %s to a signed %s is not signed (rcode %s), so pmgtm cannot trust it: something between pmgtm and the server, or the server itself, answers without the key %s",
+			b.server, op, dns.RcodeToString[resp.Rcode], b.keyName)}
 	}
 	switch t.Error {
 	case dns.RcodeBadSig:
@@ -166,10 +167,10 @@ func (b *rfc2136Backend) verify(resp *dns.Msg, raw []byte, requestMAC string, re
 		return fmt.Errorf("%s answered with TSIG error %s", b.server, dns.RcodeToString[int(t.Error)])
 	}
 	if !strings.EqualFold(t.Hdr.Name, b.keyName) {
-		return fmt.Errorf("the answer from %s is signed with key %s, not %s", b.server, t.Hdr.Name, b.keyName)
+		return &AuthError{"server", fmt.Sprintf("the answer from %s is signed with key %s, not %s", b.server, t.Hdr.Name, b.keyName)}
 	}
 	if err := dns.TsigVerify(raw, b.secret, requestMAC, false); err != nil {
-		return fmt.Errorf("the answer from %s to a signed %s has a bad TSIG signature (%w), so pmgtm does not trust it", b.server, op, err)
+		return &AuthError{"server", fmt.Sprintf("the answer from %s to a signed %s has a bad TSIG signature (%v), so pmgtm does not trust it", b.server, op, err)}
 	}
 	return nil
 }
@@ -231,7 +232,7 @@ func (b *rfc2136Backend) GetRecords(ctx context.Context, zone string) ([]libdns.
 		if e.Error != nil {
 			switch {
 			case errors.Is(e.Error, dns.ErrNoSig):
-				return nil, fmt.Errorf("the zone transfer of %s from %s is not signed, so pmgtm cannot trust it", zone, b.server)
+				return nil, &AuthError{"server", fmt.Sprintf("the zone transfer of %s from %s is not signed, so pmgtm cannot trust it", zone, b.server)}
 			case strings.Contains(e.Error.Error(), "bad xfr rcode: 5"):
 				return nil, &AuthError{"key_name", fmt.Sprintf("%s refused the zone transfer of %s (REFUSED): allow key %s to transfer the zone (BIND: allow-transfer; Knot: an ACL with transfer; PowerDNS: TSIG-ALLOW-AXFR)", b.server, zone, b.keyName)}
 			}

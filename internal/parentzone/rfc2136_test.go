@@ -5,14 +5,12 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
-	"net"
 	"net/netip"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/libdns/libdns"
-	"github.com/miekg/dns"
 
 	"github.com/pmgtm/terraform-provider-pmgtm/internal/testutil/bind"
 )
@@ -100,79 +98,6 @@ func Err(err error) string {
 	return err.Error()
 }
 
-// frontProxy sits between pmgtm and BIND: it forwards every message, but
-// answers UPDATEs itself, unsigned, or (signed) when it knows the key, the
-// way a misbehaving secondary or a middlebox would.
-func frontProxy(t *testing.T, backend string, secret string) string {
-	t.Helper()
-	return serveTCP(t, func(c net.Conn) {
-		go func() {
-			defer c.Close()
-			_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-			client := &dns.Conn{Conn: c}
-			raw := make([]byte, dns.MaxMsgSize)
-			n, err := client.Read(raw)
-			if err != nil {
-				return
-			}
-			req := new(dns.Msg)
-			if req.Unpack(raw[:n]) != nil {
-				return
-			}
-			if req.Opcode == dns.OpcodeUpdate {
-				resp := new(dns.Msg).SetReply(req)
-				out, _ := resp.Pack()
-				if t := req.IsTsig(); t != nil && secret != "" {
-					resp.SetTsig(t.Hdr.Name, t.Algorithm, 300, time.Now().Unix())
-					out, _, _ = dns.TsigGenerate(resp, secret, t.MAC, false)
-				}
-				_, _ = client.Write(out)
-				return
-			}
-			up, err := net.DialTimeout("tcp", backend, 5*time.Second)
-			if err != nil {
-				return
-			}
-			defer up.Close()
-			_ = up.SetDeadline(time.Now().Add(10 * time.Second))
-			server := &dns.Conn{Conn: up}
-			if _, err := server.Write(raw[:n]); err != nil {
-				return
-			}
-			for { // relay every message of the answer (AXFR has several)
-				m, err := server.Read(raw)
-				if err != nil {
-					return
-				}
-				if _, err := client.Write(raw[:m]); err != nil {
-					return
-				}
-			}
-		}()
-	})
-}
-
-// serveTCP accepts connections on a loopback port until the test ends and
-// hands each to handle; it returns the address.
-func serveTCP(t *testing.T, handle func(net.Conn)) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			handle(c)
-		}
-	}()
-	return ln.Addr().String()
-}
-
 // TestRFC2136AnswersVerified: an UPDATE answered by something other than
 // the server fails, whether the answer is unsigned or signed but the change
 // never happened; the zone is unchanged.
@@ -186,7 +111,7 @@ func TestRFC2136AnswersVerified(t *testing.T) {
 		{"unsigned answer", "", "is not signed"},
 		{"signed answer, no change", srv.KeySecret, "was not added"},
 	} {
-		p := rfc2136For(t, frontProxy(t, srv.Addr, c.secret), srv.KeyName, srv.KeySecret)
+		p := rfc2136For(t, bind.FrontProxy(t, srv.Addr, c.secret), srv.KeyName, srv.KeySecret)
 		if _, err := p.GetRecords(ctx, testZone); err != nil {
 			t.Fatalf("%s: reads pass through: %v", c.name, err)
 		}

@@ -173,7 +173,8 @@ func zoneKey(server, zone string) (string, error) {
 
 // TestAccParentAuthErrors: a wrong TSIG secret, an unknown key, a zone the
 // server does not serve and an update policy without pmgtm each stop the
-// plan with their own message, before anything is written.
+// plan with their own message, before anything is written; answers that
+// do not come from the server fail the plan or the apply.
 func TestAccParentAuthErrors(t *testing.T) {
 	accOnly(t)
 	srv := bind.Start(t, bind.Options{Zone: "example.test"})
@@ -206,7 +207,28 @@ func TestAccParentAuthErrors(t *testing.T) {
 			})
 		})
 	}
+	// Something in front of the server answers UPDATEs itself: unsigned,
+	// which the plan's policy probe already refuses, or signed with the key
+	// (a compromised middlebox), which the read-back after the write finds.
+	for name, c := range map[string]struct {
+		secret, want string
+		planOnly     bool
+	}{
+		"unsigned answers":   {"", `is not signed`, true},
+		"answered, not done": {srv.KeySecret, `was\s+not\s+added`, false},
+	} {
+		t.Run(name, func(t *testing.T) {
+			resource.Test(t, resource.TestCase{
+				ProtoV6ProviderFactories: protoV6Providers,
+				Steps: []resource.TestStep{{
+					Config:      provider(&bind.Server{Addr: bind.FrontProxy(t, srv.Addr, c.secret), KeyName: srv.KeyName}, srv.KeyName, srv.KeySecret) + node("example.test"),
+					PlanOnly:    c.planOnly,
+					ExpectError: regexp.MustCompile(c.want),
+				}},
+			})
+		})
+	}
 	if got := lookup(t, srv, "lb1.example.test.", dns.TypeA); len(got) != 0 {
-		t.Fatalf("a refused plan wrote records: %v", got)
+		t.Fatalf("a refused plan or a faked write wrote records: %v", got)
 	}
 }
