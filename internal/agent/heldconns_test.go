@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/miekg/dns"
+
 	"github.com/pmgtm/terraform-provider-pmgtm/internal/testutil/agentproc"
 )
 
@@ -56,4 +58,49 @@ func TestHeldAPIConnections(t *testing.T) {
 	if open > 256 {
 		t.Errorf("the agent holds %d idle connections, cap 256", open)
 	}
+}
+
+// TestHeldDNSConnections: 520 DNS/TCP connections that never send a query,
+// from two addresses (more than the 512 the agent admits in all), do not
+// keep a real client out: TCP is where rate limiting sends real clients,
+// so each of its queries is answered, and the two addresses together hold
+// no more than their per-prefix caps.
+func TestHeldDNSConnections(t *testing.T) {
+	a := agentproc.Start(t, agentproc.Options{Token: "held-conns-token-0123456789"})
+	if _, _, err := client(a).PutZone(context.Background(), "api.example.test", body("127.0.0.11")); err != nil {
+		t.Fatal(err)
+	}
+	var held []net.Conn
+	defer func() {
+		for _, c := range held {
+			c.Close()
+		}
+	}()
+	for i := range 520 {
+		src := []string{"127.0.3.1", "127.0.4.1"}[i%2] // two /24 prefixes
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}, Timeout: time.Second}
+		c, err := d.Dial("tcp", a.DNSAddr)
+		if err != nil {
+			t.Fatalf("held connection %d: %v", i, err)
+		}
+		held = append(held, c)
+	}
+	time.Sleep(200 * time.Millisecond)
+	for i := range 25 {
+		r := query(t, "tcp", a.DNSAddr, "api.example.test.", dns.TypeA)
+		if r.Rcode != dns.RcodeSuccess || len(r.Answer) != 1 {
+			t.Fatalf("query %d beside 520 held connections: %v", i, r)
+		}
+	}
+	open := 0
+	for _, c := range held {
+		_ = c.SetReadDeadline(time.Now().Add(time.Millisecond))
+		if _, err := c.Read(make([]byte, 1)); err != nil && strings.Contains(err.Error(), "timeout") {
+			open++
+		}
+	}
+	if open > 2*64 {
+		t.Errorf("the agent holds %d idle connections from two prefixes, cap 64 each", open)
+	}
+	t.Logf("520 held DNS/TCP connections: %d still open, 25 of 25 real queries answered", open)
 }
