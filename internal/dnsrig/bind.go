@@ -28,6 +28,9 @@ type PrimaryOptions struct {
 	// ReadOnlyKey lets the key transfer the zone but not update it, like a
 	// server whose update policy leaves pmgtm out.
 	ReadOnlyKey bool
+	// TransferKey makes a second key, the only one that may transfer the
+	// zone; the first may then only update it.
+	TransferKey bool
 	// Root also serves a fake root zone delegating Zone to this server,
 	// for resolvers that iterate from root hints (Knot Resolver). Port
 	// must then be 53, where root hints point.
@@ -44,9 +47,22 @@ type Primary struct {
 	Zone      string // without trailing dot
 	KeyName   string
 	KeySecret string // base64, hmac-sha256
-	Dir       string
-	proc      *process
-	statsURL  string
+	// The key that may transfer the zone when PrimaryOptions.TransferKey
+	// is set; empty otherwise (then KeyName transfers).
+	TransferKeyName   string
+	TransferKeySecret string
+	Dir               string
+	proc              *process
+	statsURL          string
+}
+
+// ReadKey is the key that may transfer the zone: the transfer key when
+// there is one, else the update key.
+func (b *Primary) ReadKey() (name, secret string) {
+	if b.TransferKeyName != "" {
+		return b.TransferKeyName, b.TransferKeySecret
+	}
+	return b.KeyName, b.KeySecret
 }
 
 // ServerStats are BIND's server counters: requests by opcode (QUERY,
@@ -84,6 +100,11 @@ func StartBIND(o PrimaryOptions) (*Primary, error) {
 	if err != nil {
 		return nil, err
 	}
+	xfrName, xfrClause := b.KeyName, ""
+	if b.TransferKeyName != "" {
+		xfrName = b.TransferKeyName
+		xfrClause = fmt.Sprintf("\nkey %q { algorithm hmac-sha256; secret %q; };", b.TransferKeyName, b.TransferKeySecret)
+	}
 	conf := fmt.Sprintf(`options {
 	directory "%[1]s";
 	pid-file "%[1]s/named.pid";
@@ -97,14 +118,15 @@ func StartBIND(o PrimaryOptions) (*Primary, error) {
 	minimal-responses yes;
 };
 controls { };
-key "%[4]s" { algorithm hmac-sha256; secret "%[5]s"; };
+key "%[4]s" { algorithm hmac-sha256; secret "%[5]s"; };%[11]s
 zone "%[6]s" {
 	type primary;
 	file "%[7]s";
 	allow-update { %[9]s; };
-	allow-transfer { key "%[4]s"; };%[8]s
+	allow-transfer { key "%[10]s"; };%[8]s
 };
-`, o.Dir, o.Port, o.IP, b.KeyName, b.KeySecret, o.Zone, zoneFile, signingClause(o.Signing), map[bool]string{false: `key "` + b.KeyName + `"`, true: "none"}[o.ReadOnlyKey])
+`, o.Dir, o.Port, o.IP, b.KeyName, b.KeySecret, o.Zone, zoneFile, signingClause(o.Signing), map[bool]string{false: `key "` + b.KeyName + `"`, true: "none"}[o.ReadOnlyKey],
+		xfrName, xfrClause)
 	if o.Signing == "nsec3" {
 		conf = "dnssec-policy \"pmgtm-nsec3\" {\n\tkeys { csk lifetime unlimited algorithm ecdsap256sha256; };\n\tnsec3param iterations 0 optout no salt-length 0;\n};\n" + conf
 	}

@@ -36,8 +36,17 @@ func StartKnot(o PrimaryOptions) (*Primary, error) {
 		signing = "\n    dnssec-signing: on\n    dnssec-policy: pmgtm-nsec3"
 	}
 	acl := "[update, transfer]"
-	if o.ReadOnlyKey {
+	switch {
+	case o.ReadOnlyKey:
 		acl = "[transfer]"
+	case p.TransferKeyName != "":
+		acl = "[update]"
+	}
+	xfrKey, xfrACL, xfrRef := "", "", ""
+	if p.TransferKeyName != "" {
+		xfrKey = fmt.Sprintf("\n  - id: %s\n    algorithm: hmac-sha256\n    secret: %s", p.TransferKeyName, p.TransferKeySecret)
+		xfrACL = fmt.Sprintf("\n  - id: pmgtm-xfr\n    key: %s\n    action: [transfer]", p.TransferKeyName)
+		xfrRef = ", pmgtm-xfr"
 	}
 	conf := fmt.Sprintf(`server:
     rundir: "%[1]s"
@@ -52,11 +61,11 @@ log:
 key:
   - id: %[4]s
     algorithm: hmac-sha256
-    secret: %[5]s
+    secret: %[5]s%[10]s
 acl:
   - id: pmgtm
     key: %[4]s
-    action: %[8]s
+    action: %[8]s%[11]s
 policy:
   - id: pmgtm-nsec
     algorithm: ecdsap256sha256
@@ -76,8 +85,8 @@ template:
 zone:
   - domain: %[6]s
     file: "%[7]s"
-    acl: pmgtm%[9]s
-`, o.Dir, o.IP, o.Port, p.KeyName, p.KeySecret, o.Zone, zoneFile, acl, signing)
+    acl: [pmgtm%[12]s]%[9]s
+`, o.Dir, o.IP, o.Port, p.KeyName, p.KeySecret, o.Zone, zoneFile, acl, signing, xfrKey, xfrACL, xfrRef)
 	confFile := filepath.Join(o.Dir, "knot.conf")
 	return p.start(o.Signing, "knot", o.Dir, confFile, conf, p.Addr, o.Zone, knotd, "-c", confFile)
 }
@@ -109,6 +118,10 @@ func preparePrimary(o PrimaryOptions) (*Primary, string, error) {
 	_, _ = rand.Read(secret)
 	p := &Primary{Addr: net.JoinHostPort(o.IP, strconv.Itoa(o.Port)), Zone: o.Zone, KeyName: "pmgtm-test.",
 		KeySecret: base64.StdEncoding.EncodeToString(secret), Dir: o.Dir}
+	if o.TransferKey {
+		_, _ = rand.Read(secret)
+		p.TransferKeyName, p.TransferKeySecret = "pmgtm-xfr.", base64.StdEncoding.EncodeToString(secret)
+	}
 	zoneFile := filepath.Join(o.Dir, o.Zone+".zone")
 	return p, zoneFile, os.WriteFile(zoneFile, []byte(zoneText(o)), 0o644)
 }

@@ -1,6 +1,7 @@
 package dnsrig
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -60,8 +61,11 @@ loglevel=4
 	steps := [][]string{
 		{"load-zone", o.Zone, zoneFile},
 		{"import-tsig-key", p.KeyName, "hmac-sha256", p.KeySecret},
-		{"set-meta", o.Zone, "TSIG-ALLOW-AXFR", p.KeyName},
+		{"set-meta", o.Zone, "TSIG-ALLOW-AXFR", cmp.Or(p.TransferKeyName, p.KeyName)},
 		{"set-meta", o.Zone, "SOA-EDIT-DNSUPDATE", "INCREASE"},
+	}
+	if p.TransferKeyName != "" {
+		steps = append(steps, []string{"import-tsig-key", p.TransferKeyName, "hmac-sha256", p.TransferKeySecret})
 	}
 	if !o.ReadOnlyKey {
 		steps = append(steps, []string{"set-meta", o.Zone, "TSIG-ALLOW-DNSUPDATE", p.KeyName})

@@ -45,17 +45,20 @@ func backends(t *testing.T) []backend {
 	t.Helper()
 	var out []backend
 
-	// Every RFC 2136 primary pmgtm supports, unsigned and signed.
+	// Every RFC 2136 primary pmgtm supports, unsigned and signed. The
+	// unsigned ones have a transfer key apart from the update key, which
+	// may not transfer the zone: reads must use the transfer key ("-xfr").
 	for _, primary := range []struct{ software, signing string }{
 		{"bind", ""}, {"bind", "nsec"}, {"bind", "nsec3"}, {"knot", ""}, {"knot", "nsec"}, {"knot", "nsec3"},
 		{"pdns", ""}, {"pdns", "nsec"}, {"pdns", "nsec3"},
 	} {
 		software, signing := primary.software, primary.signing
-		out = append(out, backend{name: software + "-rfc2136" + map[string]string{"": "", "nsec": "-nsec", "nsec3": "-nsec3"}[signing],
+		out = append(out, backend{name: software + "-rfc2136" + map[string]string{"": "-xfr", "nsec": "-nsec", "nsec3": "-nsec3"}[signing],
 			newProvider: func(t *testing.T) Backend {
 				t.Helper()
 				srv := bindFor(t, software, signing)
-				p, err := NewRFC2136(RFC2136Config{Server: srv.Addr, KeyName: srv.KeyName, KeyAlgorithm: "hmac-sha256", KeySecret: srv.KeySecret})
+				p, err := NewRFC2136(RFC2136Config{Server: srv.Addr, KeyName: srv.KeyName, KeyAlgorithm: "hmac-sha256", KeySecret: srv.KeySecret,
+					TransferKeyName: srv.TransferKeyName, TransferKeySecret: srv.TransferKeySecret})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -162,7 +165,7 @@ func bindFor(t *testing.T, software, signing string) *bind.Server {
 	if s := bindServers[t]; s != nil {
 		return s
 	}
-	s := bind.Start(t, bind.Options{Zone: testZone, Signing: signing, Software: software})
+	s := bind.Start(t, bind.Options{Zone: testZone, Signing: signing, Software: software, TransferKey: signing == ""})
 	bindServers[t] = s
 	t.Cleanup(func() { bindMu.Lock(); delete(bindServers, t); bindMu.Unlock() })
 	return s

@@ -16,12 +16,19 @@ import (
 
 // RFC2136Config configures dynamic updates with TSIG against any RFC 2136
 // server (BIND, Knot, PowerDNS). Reads use a zone transfer (AXFR) signed
-// with the same key, so the server must allow both for it.
+// with the same key, so the server must allow both for it, unless a
+// transfer key of its own signs the reads.
 type RFC2136Config struct {
 	Server       string // host[:port]; port 53 when omitted
 	KeyName      string
 	KeyAlgorithm string // hmac-sha256 (default) or hmac-sha512
 	KeySecret    string // base64
+	// The transfer key, when set (name and secret, both or neither),
+	// signs every read: the SOA query, the zone transfer and the read-back
+	// after a write. The update key then needs no transfer right.
+	TransferKeyName      string
+	TransferKeyAlgorithm string
+	TransferKeySecret    string
 }
 
 // ConfigError is a backend setting that cannot work, named by its
@@ -37,33 +44,60 @@ func (e *ConfigError) Error() string { return e.Message }
 // whatever its rcode), and every write is read back, signed, before it
 // counts as done.
 func NewRFC2136(cfg RFC2136Config) (Backend, error) {
-	alg := strings.TrimSuffix(strings.ToLower(cfg.KeyAlgorithm), ".")
-	switch alg {
-	case "", "hmac-sha256":
-		alg = dns.HmacSHA256
-	case "hmac-sha512":
-		alg = dns.HmacSHA512
-	default:
-		return nil, &ConfigError{"key_algorithm", fmt.Sprintf("rfc2136: key_algorithm %q is not supported; use hmac-sha256 or hmac-sha512", cfg.KeyAlgorithm)}
+	if cfg.Server == "" {
+		return nil, &ConfigError{"server", "rfc2136: server is required (or PMGTM_RFC2136_SERVER)"}
 	}
-	for _, req := range []struct{ attr, value, env string }{
-		{"server", cfg.Server, "PMGTM_RFC2136_SERVER"}, {"key_name", cfg.KeyName, "PMGTM_RFC2136_KEY_NAME"}, {"key_secret", cfg.KeySecret, "PMGTM_RFC2136_KEY_SECRET"},
-	} {
-		if req.value == "" {
-			return nil, &ConfigError{req.attr, fmt.Sprintf("rfc2136: %s is required (or %s)", req.attr, req.env)}
+	update, err := newTSIGKey("", cfg.KeyName, cfg.KeyAlgorithm, cfg.KeySecret)
+	if err != nil {
+		return nil, err
+	}
+	transfer := update
+	if cfg.TransferKeyName != "" || cfg.TransferKeySecret != "" || cfg.TransferKeyAlgorithm != "" {
+		if transfer, err = newTSIGKey("transfer_", cfg.TransferKeyName, cfg.TransferKeyAlgorithm, cfg.TransferKeySecret); err != nil {
+			return nil, err
 		}
-	}
-	if _, err := base64.StdEncoding.DecodeString(cfg.KeySecret); err != nil {
-		return nil, &ConfigError{"key_secret", "rfc2136: key_secret is not base64 (the secret of a tsig-keygen key clause, e.g. \"kq3N...=\"): " + err.Error()}
 	}
 	server, err := withDefaultPort(cfg.Server)
 	if err != nil {
 		return nil, &ConfigError{"server", fmt.Sprintf("rfc2136: server %q: %v; use host or host:port, e.g. \"ns1.example.com:53\"", cfg.Server, err)}
 	}
-	if _, err := dns.NewRR(dns.Fqdn(cfg.KeyName) + " A 192.0.2.1"); err != nil {
-		return nil, &ConfigError{"key_name", fmt.Sprintf("rfc2136: key_name %q is not a domain name", cfg.KeyName)}
+	return &rfc2136Backend{server: server, update: update, transfer: transfer}, nil
+}
+
+// tsigKey is a TSIG key and the prefix of its attributes in the provider
+// block ("" for the update key, "transfer_" for the transfer key), so that
+// an error names the setting to fix.
+type tsigKey struct {
+	name, alg, secret, prefix string
+}
+
+// attr is the provider-block attribute of the key's setting ("key_secret").
+func (k tsigKey) attr(setting string) string { return k.prefix + setting }
+
+func newTSIGKey(prefix, name, algorithm, secret string) (tsigKey, error) {
+	k := tsigKey{prefix: prefix}
+	switch strings.TrimSuffix(strings.ToLower(algorithm), ".") {
+	case "", "hmac-sha256":
+		k.alg = dns.HmacSHA256
+	case "hmac-sha512":
+		k.alg = dns.HmacSHA512
+	default:
+		return k, &ConfigError{k.attr("key_algorithm"), fmt.Sprintf("rfc2136: %s %q is not supported; use hmac-sha256 or hmac-sha512", k.attr("key_algorithm"), algorithm)}
 	}
-	return &rfc2136Backend{server: server, keyName: dns.Fqdn(strings.ToLower(cfg.KeyName)), alg: alg, secret: cfg.KeySecret}, nil
+	env := "PMGTM_RFC2136_" + strings.ToUpper(prefix)
+	for _, req := range []struct{ setting, value string }{{"key_name", name}, {"key_secret", secret}} {
+		if req.value == "" {
+			return k, &ConfigError{k.attr(req.setting), fmt.Sprintf("rfc2136: %s is required (or %s%s)", k.attr(req.setting), env, strings.ToUpper(req.setting))}
+		}
+	}
+	if _, err := base64.StdEncoding.DecodeString(secret); err != nil {
+		return k, &ConfigError{k.attr("key_secret"), fmt.Sprintf("rfc2136: %s is not base64 (the secret of a tsig-keygen key clause, e.g. \"kq3N...=\"): %v", k.attr("key_secret"), err)}
+	}
+	if _, err := dns.NewRR(dns.Fqdn(name) + " A 192.0.2.1"); err != nil {
+		return k, &ConfigError{k.attr("key_name"), fmt.Sprintf("rfc2136: %s %q is not a domain name", k.attr("key_name"), name)}
+	}
+	k.name, k.secret = dns.Fqdn(strings.ToLower(name)), secret
+	return k, nil
 }
 
 func withDefaultPort(server string) (string, error) {
@@ -77,9 +111,12 @@ func withDefaultPort(server string) (string, error) {
 	return net.JoinHostPort(host, "53"), nil
 }
 
-// rfc2136Backend speaks RFC 2136 UPDATE and AXFR with TSIG (RFC 8945).
+// rfc2136Backend speaks RFC 2136 UPDATE and AXFR with TSIG (RFC 8945):
+// UPDATEs signed with the update key, reads with the transfer key (the
+// same key unless configured apart).
 type rfc2136Backend struct {
-	server, keyName, alg, secret string
+	server           string
+	update, transfer tsigKey
 }
 
 var _ Backend = (*rfc2136Backend)(nil)
@@ -111,19 +148,17 @@ func (b *rfc2136Backend) dial(ctx context.Context, limit time.Duration) (net.Con
 	return nc, nil
 }
 
-func (b *rfc2136Backend) tsig() map[string]string { return map[string]string{b.keyName: b.secret} }
-
-// exchange sends a signed message over TCP and returns the answer only
-// when it is signed with the key and its signature verifies.
-func (b *rfc2136Backend) exchange(ctx context.Context, m *dns.Msg) (*dns.Msg, error) {
-	m.SetTsig(b.keyName, b.alg, 300, time.Now().Unix())
+// exchange sends a message signed with k over TCP and returns the answer
+// only when it is signed with k and its signature verifies.
+func (b *rfc2136Backend) exchange(ctx context.Context, k tsigKey, m *dns.Msg) (*dns.Msg, error) {
+	m.SetTsig(k.name, k.alg, 300, time.Now().Unix())
 	nc, err := b.dial(ctx, 30*time.Second)
 	if err != nil {
 		return nil, err
 	}
 	defer nc.Close()
 	co := &dns.Conn{Conn: nc}
-	out, mac, err := dns.TsigGenerate(m, b.secret, "", false)
+	out, mac, err := dns.TsigGenerate(m, k.secret, "", false)
 	if err != nil {
 		return nil, err
 	}
@@ -140,7 +175,7 @@ func (b *rfc2136Backend) exchange(ctx context.Context, m *dns.Msg) (*dns.Msg, er
 	if err := resp.Unpack(raw); err != nil {
 		return nil, fmt.Errorf("unreadable answer from %s: %w", b.server, err)
 	}
-	if err := b.verify(resp, raw, mac, m); err != nil {
+	if err := b.verify(k, resp, raw, mac, m); err != nil {
 		return nil, err
 	}
 	return resp, nil
@@ -148,35 +183,58 @@ func (b *rfc2136Backend) exchange(ctx context.Context, m *dns.Msg) (*dns.Msg, er
 
 // verify checks an answer's TSIG: present, for our key, without a TSIG
 // error, and a valid MAC over the message and our request's MAC.
-func (b *rfc2136Backend) verify(resp *dns.Msg, raw []byte, requestMAC string, req *dns.Msg) error {
+func (b *rfc2136Backend) verify(k tsigKey, resp *dns.Msg, raw []byte, requestMAC string, req *dns.Msg) error {
 	t := resp.IsTsig()
 	op := dns.OpcodeToString[req.Opcode]
 	if t == nil {
 		return &AuthError{"server", fmt.Sprintf("the answer from %s to a signed %s is not signed (rcode %s), so pmgtm cannot trust it: something between pmgtm and the server, or the server itself, answers without the key %s",
-			b.server, op, dns.RcodeToString[resp.Rcode], b.keyName)}
+			b.server, op, dns.RcodeToString[resp.Rcode], k.name)}
 	}
 	switch t.Error {
 	case dns.RcodeBadSig:
-		return &AuthError{"key_secret", fmt.Sprintf("%s rejected the TSIG signature (BADSIG): key_secret is not the secret of key %s on the server", b.server, b.keyName)}
+		return &AuthError{k.attr("key_secret"), fmt.Sprintf("%s rejected the TSIG signature (BADSIG): %s is not the secret of key %s on the server", b.server, k.attr("key_secret"), k.name)}
 	case dns.RcodeBadKey:
-		return &AuthError{"key_name", fmt.Sprintf("%s does not know the TSIG key %s (BADKEY): check key_name (and key_algorithm) against the server's key", b.server, b.keyName)}
+		return &AuthError{k.attr("key_name"), fmt.Sprintf("%s does not know the TSIG key %s (BADKEY): check %s (and %s) against the server's key", b.server, k.name, k.attr("key_name"), k.attr("key_algorithm"))}
 	case dns.RcodeBadTime:
 		return &AuthError{"server", fmt.Sprintf("%s rejected the TSIG time (BADTIME): the clocks of this machine and the server differ by more than 5 minutes", b.server)}
 	case dns.RcodeSuccess:
 	default:
 		return fmt.Errorf("%s answered with TSIG error %s", b.server, dns.RcodeToString[int(t.Error)])
 	}
-	if !strings.EqualFold(t.Hdr.Name, b.keyName) {
-		return &AuthError{"server", fmt.Sprintf("the answer from %s is signed with key %s, not %s", b.server, t.Hdr.Name, b.keyName)}
+	if !strings.EqualFold(t.Hdr.Name, k.name) {
+		return &AuthError{"server", fmt.Sprintf("the answer from %s is signed with key %s, not %s", b.server, t.Hdr.Name, k.name)}
 	}
-	if err := dns.TsigVerify(raw, b.secret, requestMAC, false); err != nil {
+	if err := dns.TsigVerify(raw, k.secret, requestMAC, false); err != nil {
 		return &AuthError{"server", fmt.Sprintf("the answer from %s to a signed %s has a bad TSIG signature (%v), so pmgtm does not trust it", b.server, op, err)}
 	}
 	return nil
 }
 
+// rights is what the server must allow key k: updates and transfers when
+// it is the only key, else the one its role needs.
+func (b *rfc2136Backend) rights(k tsigKey) string {
+	switch {
+	case b.update == b.transfer:
+		return "updates and transfers"
+	case k == b.update:
+		return "updates"
+	}
+	return "transfers"
+}
+
+// rightsHow says where each server software grants rights(k).
+func (b *rfc2136Backend) rightsHow(k tsigKey) string {
+	switch b.rights(k) {
+	case "updates":
+		return "BIND: allow-update; Knot: an ACL with update; PowerDNS: TSIG-ALLOW-DNSUPDATE"
+	case "transfers":
+		return "BIND: allow-transfer; Knot: an ACL with transfer; PowerDNS: TSIG-ALLOW-AXFR"
+	}
+	return "BIND: allow-update and allow-transfer; Knot: an ACL with update and transfer; PowerDNS: TSIG-ALLOW-DNSUPDATE and TSIG-ALLOW-AXFR"
+}
+
 // rcodeError explains a refused operation on zone.
-func (b *rfc2136Backend) rcodeError(resp *dns.Msg, op, zone string) error {
+func (b *rfc2136Backend) rcodeError(k tsigKey, resp *dns.Msg, op, zone string) error {
 	switch resp.Rcode {
 	case dns.RcodeSuccess:
 		return nil
@@ -185,7 +243,7 @@ func (b *rfc2136Backend) rcodeError(resp *dns.Msg, op, zone string) error {
 	case dns.RcodeNotZone:
 		return &AuthError{"server", fmt.Sprintf("%s: a name is outside zone %s (NOTZONE)", b.server, zone)}
 	case dns.RcodeRefused:
-		return &AuthError{"key_name", fmt.Sprintf("%s refused the %s on zone %s (REFUSED): its policy does not let key %s do it; allow it updates and transfers of the zone (BIND: allow-update and allow-transfer; Knot: an ACL with update and transfer; PowerDNS: TSIG-ALLOW-DNSUPDATE and TSIG-ALLOW-AXFR)", b.server, op, zone, b.keyName)}
+		return &AuthError{k.attr("key_name"), fmt.Sprintf("%s refused the %s on zone %s (REFUSED): its policy does not let key %s do it; allow it %s of the zone (%s)", b.server, op, zone, k.name, b.rights(k), b.rightsHow(k))}
 	}
 	msg := fmt.Sprintf("%s answered the %s on zone %s with %s", b.server, op, zone, dns.RcodeToString[resp.Rcode])
 	if opt := resp.IsEdns0(); opt != nil {
@@ -205,7 +263,7 @@ func (b *rfc2136Backend) rcodeError(resp *dns.Msg, op, zone string) error {
 // signed one is verified in sequence.
 func (b *rfc2136Backend) GetRecords(ctx context.Context, zone string) ([]libdns.Record, error) {
 	zone = dns.Fqdn(zone)
-	soa, err := b.exchange(ctx, new(dns.Msg).SetQuestion(zone, dns.TypeSOA))
+	soa, err := b.exchange(ctx, b.transfer, new(dns.Msg).SetQuestion(zone, dns.TypeSOA))
 	if err != nil {
 		return nil, err
 	}
@@ -220,9 +278,9 @@ func (b *rfc2136Backend) GetRecords(ctx context.Context, zone string) ([]libdns.
 	defer nc.Close()
 	// miekg's Transfer verifies every message of the transfer in sequence
 	// (RFC 8945 5.3.1) and refuses an unsigned one (ErrNoSig).
-	tr := &dns.Transfer{Conn: &dns.Conn{Conn: nc}, TsigSecret: b.tsig()}
+	tr := &dns.Transfer{Conn: &dns.Conn{Conn: nc}, TsigSecret: map[string]string{b.transfer.name: b.transfer.secret}}
 	q := new(dns.Msg).SetAxfr(zone)
-	q.SetTsig(b.keyName, b.alg, 300, time.Now().Unix())
+	q.SetTsig(b.transfer.name, b.transfer.alg, 300, time.Now().Unix())
 	envelopes, err := tr.In(q, b.server)
 	if err != nil {
 		return nil, fmt.Errorf("zone transfer of %s: %w", zone, err)
@@ -234,9 +292,9 @@ func (b *rfc2136Backend) GetRecords(ctx context.Context, zone string) ([]libdns.
 			case errors.Is(e.Error, dns.ErrNoSig):
 				return nil, &AuthError{"server", fmt.Sprintf("the zone transfer of %s from %s is not signed, so pmgtm cannot trust it", zone, b.server)}
 			case strings.Contains(e.Error.Error(), "bad xfr rcode: 5"):
-				return nil, &AuthError{"key_name", fmt.Sprintf("%s refused the zone transfer of %s (REFUSED): allow key %s to transfer the zone (BIND: allow-transfer; Knot: an ACL with transfer; PowerDNS: TSIG-ALLOW-AXFR)", b.server, zone, b.keyName)}
+				return nil, &AuthError{b.transfer.attr("key_name"), fmt.Sprintf("%s refused the zone transfer of %s (REFUSED): allow key %s to transfer the zone (BIND: allow-transfer; Knot: an ACL with transfer; PowerDNS: TSIG-ALLOW-AXFR)", b.server, zone, b.transfer.name)}
 			}
-			return nil, fmt.Errorf("zone transfer of %s from %s: %w", zone, b.server, classifyTsig(e.Error, b))
+			return nil, fmt.Errorf("zone transfer of %s from %s: %w", zone, b.server, classifyTsig(e.Error, b.transfer))
 		}
 		for _, rr := range e.RR {
 			out = append(out, fromRR(rr, zone))
@@ -250,9 +308,9 @@ func (b *rfc2136Backend) GetRecords(ctx context.Context, zone string) ([]libdns.
 }
 
 // classifyTsig turns miekg's TSIG verification errors into what to fix.
-func classifyTsig(err error, b *rfc2136Backend) error {
+func classifyTsig(err error, k tsigKey) error {
 	if errors.Is(err, dns.ErrSig) || errors.Is(err, dns.ErrAuth) {
-		return fmt.Errorf("the answer's TSIG signature does not verify with key %s (%w): key_secret may be wrong, or something between pmgtm and the server changes the answers", b.keyName, err)
+		return fmt.Errorf("the answer's TSIG signature does not verify with key %s (%w): %s may be wrong, or something between pmgtm and the server changes the answers", k.name, err, k.attr("key_secret"))
 	}
 	return err
 }
@@ -305,11 +363,11 @@ func (b *rfc2136Backend) ProbeWrite(ctx context.Context, zone string) error {
 	zone = dns.Fqdn(zone)
 	m := new(dns.Msg).SetUpdate(zone)
 	m.RRsetUsed([]dns.RR{&dns.ANY{Hdr: dns.RR_Header{Name: zone, Rrtype: dns.TypeSOA, Class: dns.ClassANY}}})
-	resp, err := b.exchange(ctx, m)
+	resp, err := b.exchange(ctx, b.update, m)
 	if err != nil {
 		return err
 	}
-	return b.rcodeError(resp, "update", zone)
+	return b.rcodeError(b.update, resp, "update", zone)
 }
 
 func (b *rfc2136Backend) AppendRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
@@ -342,11 +400,11 @@ func (b *rfc2136Backend) ChangeRecords(ctx context.Context, zone string, del, ad
 	if len(addRRs) > 0 {
 		m.Insert(addRRs)
 	}
-	resp, err := b.exchange(ctx, m)
+	resp, err := b.exchange(ctx, b.update, m)
 	if err != nil {
 		return nil, err
 	}
-	if err := b.rcodeError(resp, "update", zone); err != nil {
+	if err := b.rcodeError(b.update, resp, "update", zone); err != nil {
 		return nil, err
 	}
 	// A record deleted and added again (a TTL change) must be present.
@@ -390,7 +448,7 @@ func (b *rfc2136Backend) readBack(ctx context.Context, rrs []dns.RR, add bool) e
 	for _, k := range keys {
 		q := new(dns.Msg).SetQuestion(k.name, k.rtype)
 		q.RecursionDesired = false
-		resp, err := b.exchange(ctx, q)
+		resp, err := b.exchange(ctx, b.transfer, q)
 		if err != nil {
 			return fmt.Errorf("reading back %s %s: %w", k.name, dns.TypeToString[k.rtype], err)
 		}

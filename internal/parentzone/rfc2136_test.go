@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -40,6 +41,10 @@ func TestRFC2136Config(t *testing.T) {
 		{RFC2136Config{Server: "ns1:53", KeyName: "k", KeySecret: "c2VjcmV0", KeyAlgorithm: "hmac-md5"}, "key_algorithm"},
 		{RFC2136Config{KeyName: "k", KeySecret: "c2VjcmV0"}, "server"},
 		{RFC2136Config{Server: "ns1:53", KeyName: "bad key", KeySecret: "c2VjcmV0"}, "key_name"},
+		{RFC2136Config{Server: "ns1:53", KeyName: "k", KeySecret: "c2VjcmV0", TransferKeyName: "x"}, "transfer_key_secret"},
+		{RFC2136Config{Server: "ns1:53", KeyName: "k", KeySecret: "c2VjcmV0", TransferKeySecret: "c2VjcmV0"}, "transfer_key_name"},
+		{RFC2136Config{Server: "ns1:53", KeyName: "k", KeySecret: "c2VjcmV0", TransferKeyName: "x", TransferKeySecret: "no!"}, "transfer_key_secret"},
+		{RFC2136Config{Server: "ns1:53", KeyName: "k", KeySecret: "c2VjcmV0", TransferKeyName: "x", TransferKeySecret: "c2VjcmV0", TransferKeyAlgorithm: "md5"}, "transfer_key_algorithm"},
 	} {
 		_, err := NewRFC2136(c.cfg)
 		var ce *ConfigError
@@ -55,8 +60,17 @@ func TestRFC2136AuthErrors(t *testing.T) {
 	ctx := context.Background()
 	srv := bind.Start(t, bind.Options{Zone: testZone})
 	readOnly := bind.Start(t, bind.Options{Zone: testZone, ReadOnlyKey: true})
+	twoKeys := bind.Start(t, bind.Options{Zone: testZone, TransferKey: true})
 	wrong := make([]byte, 32)
 	_, _ = rand.Read(wrong)
+	withTransfer := func(name, secret string) Backend {
+		t.Helper()
+		p, err := NewRFC2136(RFC2136Config{Server: twoKeys.Addr, KeyName: twoKeys.KeyName, KeySecret: twoKeys.KeySecret, TransferKeyName: name, TransferKeySecret: secret})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
 	cases := []struct {
 		name      string
 		p         Backend
@@ -68,6 +82,11 @@ func TestRFC2136AuthErrors(t *testing.T) {
 		{"unknown key", rfc2136For(t, srv.Addr, "no-such-key.", srv.KeySecret), testZone, false, "key_name", "BADKEY"},
 		{"zone typo", rfc2136For(t, srv.Addr, srv.KeyName, srv.KeySecret), "example.tset", false, "server", "does not serve zone example.tset."},
 		{"update policy", rfc2136For(t, readOnly.Addr, readOnly.KeyName, readOnly.KeySecret), testZone, true, "key_name", "REFUSED"},
+		// A server with a key for updates and another for transfers.
+		{"update key cannot transfer", rfc2136For(t, twoKeys.Addr, twoKeys.KeyName, twoKeys.KeySecret), testZone, false, "key_name", "allow key pmgtm-test. to transfer"},
+		{"transfer key wrong", withTransfer(twoKeys.TransferKeyName, base64.StdEncoding.EncodeToString(wrong)), testZone, false, "transfer_key_secret", "BADSIG"},
+		{"transfer key unknown", withTransfer("no-such-key.", twoKeys.TransferKeySecret), testZone, false, "transfer_key_name", "BADKEY"},
+		{"keys swapped", rfc2136For(t, twoKeys.Addr, twoKeys.TransferKeyName, twoKeys.TransferKeySecret), testZone, true, "key_name", "REFUSED"},
 	}
 	for _, c := range cases {
 		var err error
@@ -82,6 +101,15 @@ func TestRFC2136AuthErrors(t *testing.T) {
 		if !errors.As(err, &auth) || auth.Attribute != c.attr || !strings.Contains(err.Error(), c.msg) || Retryable(err) {
 			t.Errorf("%s: %v; want an AuthError on %s mentioning %s", c.name, err, c.attr, c.msg)
 		}
+	}
+	// Both keys right: reads and a write work, and the write reads back.
+	p := withTransfer(twoKeys.TransferKeyName, twoKeys.TransferKeySecret)
+	rec := []libdns.Record{libdns.Address{Name: "two-keys", TTL: 300 * time.Second, IP: netip.MustParseAddr("127.0.0.78")}}
+	if _, err := p.AppendRecords(ctx, testZone, rec); err != nil {
+		t.Fatalf("write with two keys: %v", err)
+	}
+	if recs, err := p.GetRecords(ctx, testZone); err != nil || !slices.ContainsFunc(recs, func(r libdns.Record) bool { return r.RR().Name == "two-keys" }) {
+		t.Fatalf("read with the transfer key: %v", err)
 	}
 	// The manager's plan-time check reports the refused update policy.
 	m := newManager(t, cases[3].p, "default")

@@ -58,37 +58,47 @@ func configuredBackends(ctx context.Context, cfg tfsdk.Config, diags *diag.Diagn
 }
 
 type rfc2136Model struct {
-	Server       types.String `tfsdk:"server"`
-	KeyName      types.String `tfsdk:"key_name"`
-	KeyAlgorithm types.String `tfsdk:"key_algorithm"`
-	KeySecret    types.String `tfsdk:"key_secret"`
+	Server               types.String `tfsdk:"server"`
+	KeyName              types.String `tfsdk:"key_name"`
+	KeyAlgorithm         types.String `tfsdk:"key_algorithm"`
+	KeySecret            types.String `tfsdk:"key_secret"`
+	TransferKeyName      types.String `tfsdk:"transfer_key_name"`
+	TransferKeyAlgorithm types.String `tfsdk:"transfer_key_algorithm"`
+	TransferKeySecret    types.String `tfsdk:"transfer_key_secret"`
 }
 
 var rfc2136Block = schema.SingleNestedBlock{
-	MarkdownDescription: "Parent zone on an RFC 2136 primary (BIND, Knot DNS, PowerDNS with a backend that supports updates, e.g. gsqlite3), signed or not, with TSIG. The key needs update and AXFR rights. Every answer must be signed with the key and every write is read back before it counts; a rejected key, a zone the server does not serve or an update policy without the key fails at plan time.",
+	MarkdownDescription: "Parent zone on an RFC 2136 primary (BIND, Knot DNS, PowerDNS with a backend that supports updates, e.g. gsqlite3), signed or not, with TSIG. The key needs update and AXFR rights, unless a transfer key of its own signs the reads (then the update key needs update rights only). Every answer must be signed with the key and every write is read back before it counts; a rejected key, a zone the server does not serve or an update policy without the key fails at plan time.",
 	Attributes: map[string]schema.Attribute{
 		"server":        str("`host[:port]` of the primary server; port 53 when omitted. Env `PMGTM_RFC2136_SERVER`.", false),
 		"key_name":      str("TSIG key name. Env `PMGTM_RFC2136_KEY_NAME`.", false),
 		"key_algorithm": str("`hmac-sha256` (default) or `hmac-sha512`. Env `PMGTM_RFC2136_KEY_ALGORITHM`.", false),
 		"key_secret":    str("TSIG secret, base64. Env `PMGTM_RFC2136_KEY_SECRET`.", true),
+		"transfer_key_name": str("TSIG key that signs every read instead of `key_name`: the SOA query, the zone transfer (AXFR) and the read-back after each write; "+
+			"set it with `transfer_key_secret` when the server lets one key update the zone and another transfer it. Env `PMGTM_RFC2136_TRANSFER_KEY_NAME`.", false),
+		"transfer_key_algorithm": str("`hmac-sha256` (default) or `hmac-sha512`. Env `PMGTM_RFC2136_TRANSFER_KEY_ALGORITHM`.", false),
+		"transfer_key_secret":    str("Secret of `transfer_key_name`, base64. Env `PMGTM_RFC2136_TRANSFER_KEY_SECRET`.", true),
 	},
 }
 
 func (m *rfc2136Model) values() []types.String {
-	return []types.String{m.Server, m.KeyName, m.KeyAlgorithm, m.KeySecret}
+	return []types.String{m.Server, m.KeyName, m.KeyAlgorithm, m.KeySecret, m.TransferKeyName, m.TransferKeyAlgorithm, m.TransferKeySecret}
 }
 
 func (m *rfc2136Model) secrets() []string {
-	return []string{valueOr(m.KeySecret, "PMGTM_RFC2136_KEY_SECRET")}
+	return []string{valueOr(m.KeySecret, "PMGTM_RFC2136_KEY_SECRET"), valueOr(m.TransferKeySecret, "PMGTM_RFC2136_TRANSFER_KEY_SECRET")}
 }
 
 // An RFC 2136 primary publishes no request budget: none is kept.
 func (m *rfc2136Model) backend(parentzone.WaitFunc) (parentzone.Backend, error) {
 	return parentzone.NewRFC2136(parentzone.RFC2136Config{
-		Server:       valueOr(m.Server, "PMGTM_RFC2136_SERVER"),
-		KeyName:      valueOr(m.KeyName, "PMGTM_RFC2136_KEY_NAME"),
-		KeyAlgorithm: valueOr(m.KeyAlgorithm, "PMGTM_RFC2136_KEY_ALGORITHM"),
-		KeySecret:    valueOr(m.KeySecret, "PMGTM_RFC2136_KEY_SECRET"),
+		Server:               valueOr(m.Server, "PMGTM_RFC2136_SERVER"),
+		KeyName:              valueOr(m.KeyName, "PMGTM_RFC2136_KEY_NAME"),
+		KeyAlgorithm:         valueOr(m.KeyAlgorithm, "PMGTM_RFC2136_KEY_ALGORITHM"),
+		KeySecret:            valueOr(m.KeySecret, "PMGTM_RFC2136_KEY_SECRET"),
+		TransferKeyName:      valueOr(m.TransferKeyName, "PMGTM_RFC2136_TRANSFER_KEY_NAME"),
+		TransferKeyAlgorithm: valueOr(m.TransferKeyAlgorithm, "PMGTM_RFC2136_TRANSFER_KEY_ALGORITHM"),
+		TransferKeySecret:    valueOr(m.TransferKeySecret, "PMGTM_RFC2136_TRANSFER_KEY_SECRET"),
 	})
 }
 

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/pmgtm/terraform-provider-pmgtm/internal/testutil/agentproc"
+	"github.com/pmgtm/terraform-provider-pmgtm/internal/testutil/bind"
 )
 
 // TestAccLogsAndNodeCredentials: two nodes whose agents each accept only
@@ -16,10 +17,10 @@ import (
 // with TF_LOG=debug. Each agent sees only its own token (no 401 in its
 // log), and the log shows every parent-zone call, agent call, DNS
 // verification and apply step pmgtm made, with no secret in it: not the
-// nodes' tokens and not the TSIG secret.
+// nodes' tokens and not the TSIG secrets (update and transfer key).
 func TestAccLogsAndNodeCredentials(t *testing.T) {
 	accOnly(t)
-	r := newRigOn(t, "bind", "")
+	r := newRigOn(t, bind.Options{TransferKey: true}) // two secrets to mask
 	ips := []string{"127.0.9.11", "127.0.9.12"}
 	tokens := map[string]string{ips[0]: "node-one-token-0123456789", ips[1]: "node-two-token-9876543210"}
 	for _, ip := range ips {
@@ -82,7 +83,7 @@ resource "pmgtm_hostname" "api" {
 			t.Errorf("the debug log has no line with all of %q", want)
 		}
 	}
-	for what, secret := range map[string]string{"lb1's token": tokens[ips[0]], "lb2's token": tokens[ips[1]], "the TSIG secret": r.srv.KeySecret} {
+	for what, secret := range map[string]string{"lb1's token": tokens[ips[0]], "lb2's token": tokens[ips[1]], "the TSIG secret": r.srv.KeySecret, "the transfer key's secret": r.srv.TransferKeySecret} {
 		if strings.Contains(log, secret) {
 			t.Errorf("the debug log holds %s", what)
 		}

@@ -20,9 +20,10 @@ import (
 // record per line: to show that a refused plan changed nothing at all.
 func zoneText(t *testing.T, srv *bind.Server) string {
 	t.Helper()
+	key, secret := srv.ReadKey()
 	m := new(dns.Msg).SetAxfr(srv.Zone + ".")
-	m.SetTsig(srv.KeyName, dns.HmacSHA256, 300, time.Now().Unix())
-	tr := &dns.Transfer{TsigSecret: map[string]string{srv.KeyName: srv.KeySecret}}
+	m.SetTsig(key, dns.HmacSHA256, 300, time.Now().Unix())
+	tr := &dns.Transfer{TsigSecret: map[string]string{key: secret}}
 	env, err := tr.In(m, srv.Addr)
 	if err != nil {
 		t.Fatal(err)

@@ -56,21 +56,28 @@ func newRig(t *testing.T, ips ...string) *rig {
 // "nsec3"; "" for unsigned).
 func newRigSigned(t *testing.T, signing string, ips ...string) *rig {
 	t.Helper()
-	return newRigOn(t, "bind", signing, ips...)
+	return newRigOn(t, bind.Options{Signing: signing}, ips...)
 }
 
-// newRigOn is newRig with the parent zone on primary server software
-// ("bind", "knot", "pdns"), signed by it or not.
-func newRigOn(t *testing.T, software, signing string, ips ...string) *rig {
+// newRigOn is newRig with the parent zone on the primary server o
+// describes (software, signing, a transfer key); zone and records are the
+// rig's own.
+func newRigOn(t *testing.T, o bind.Options, ips ...string) *rig {
 	t.Helper()
-	srv := bind.Start(t, bind.Options{Zone: "example.test", Records: []string{"foreign 300 A 192.0.2.99", "www 300 A 192.0.2.80"},
-		Signing: signing, Software: software})
+	o.Zone, o.Records = "example.test", []string{"foreign 300 A 192.0.2.99", "www 300 A 192.0.2.80"}
+	srv := bind.Start(t, o)
+	transfer := ""
+	if srv.TransferKeyName != "" {
+		transfer = fmt.Sprintf(`
+    transfer_key_name   = %q
+    transfer_key_secret = %q`, srv.TransferKeyName, srv.TransferKeySecret)
+	}
 	r := newRigWith(t, fmt.Sprintf(`
   rfc2136 {
     server     = %q
     key_name   = %q
-    key_secret = %q
-  }`, srv.Addr, srv.KeyName, srv.KeySecret), ips...)
+    key_secret = %q%s
+  }`, srv.Addr, srv.KeyName, srv.KeySecret, transfer), ips...)
 	r.srv = srv
 	return r
 }

@@ -34,7 +34,9 @@ func TestAccSignedParent(t *testing.T) {
 			base := fmt.Sprintf("127.0.9.%d", 10*(i+1))
 			ip := func(n int) string { return fmt.Sprintf("127.0.9.%d", 10*(i+1)+n) }
 			lb1, lb2, lb3, lb1b := ip(1), ip(2), ip(3), ip(4)
-			r := newRigOn(t, software, signing, lb1, lb2, lb3, lb1b)
+			// Unsigned parents on Knot and PowerDNS: with a key for
+			// transfers apart from the update key.
+			r := newRigOn(t, bind.Options{Software: software, Signing: signing, TransferKey: signing == ""}, lb1, lb2, lb3, lb1b)
 			lookupVia := func(want []string, prepare func()) error {
 				if signing == "" {
 					if prepare != nil {
@@ -179,6 +181,7 @@ func TestAccParentAuthErrors(t *testing.T) {
 	accOnly(t)
 	srv := bind.Start(t, bind.Options{Zone: "example.test"})
 	readOnly := bind.Start(t, bind.Options{Zone: "example.test", ReadOnlyKey: true})
+	twoKeys := bind.Start(t, bind.Options{Zone: "example.test", TransferKey: true})
 	provider := func(s *bind.Server, keyName, secret string) string {
 		return fmt.Sprintf("provider \"pmgtm\" {\n  rfc2136 {\n    server     = %q\n    key_name   = %q\n    key_secret = %q\n  }\n}\n", s.Addr, keyName, secret)
 	}
@@ -191,6 +194,9 @@ func TestAccParentAuthErrors(t *testing.T) {
 		"zone typo":     {provider(srv, srv.KeyName, srv.KeySecret), `does not serve zone`},
 		"update policy": {provider(readOnly, readOnly.KeyName, readOnly.KeySecret), `(REFUSED)`},
 		"bad secret":    {provider(srv, srv.KeyName, "not base64!"), `key_secret is not base64`},
+		// A server whose update key may not transfer: reads need the transfer key.
+		"no transfer key":   {provider(twoKeys, twoKeys.KeyName, twoKeys.KeySecret), `allow key pmgtm-test. to transfer`},
+		"half transfer key": {strings.Replace(provider(twoKeys, twoKeys.KeyName, twoKeys.KeySecret), "  }\n}", "    transfer_key_name = \"pmgtm-xfr.\"\n  }\n}", 1), `transfer_key_secret is required`},
 	} {
 		t.Run(name, func(t *testing.T) {
 			zone := "example.test"

@@ -8,6 +8,9 @@ provider "pmgtm" {
     key_name      = "pmgtm."
     key_algorithm = "hmac-sha512"
     key_secret    = var.tsig_secret
+    # Where another key transfers the zone, reads are signed with it:
+    # transfer_key_name   = "pmgtm-xfr."
+    # transfer_key_secret = var.tsig_transfer_secret
   }
   agent {
     token   = var.agent_token

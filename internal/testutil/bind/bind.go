@@ -21,6 +21,8 @@ type Options struct {
 	Signing string   // "nsec", "nsec3" or "" (unsigned)
 	// ReadOnlyKey: the key may transfer the zone but not update it.
 	ReadOnlyKey bool
+	// TransferKey: a second key, the only one that may transfer the zone.
+	TransferKey bool
 	// Software is the primary server: "bind" (default), "knot" or "pdns".
 	Software string
 }
@@ -63,7 +65,8 @@ func Start(t testing.TB, o Options) *Server {
 	if o.Zone == "" {
 		o.Zone = "example.test"
 	}
-	opts := dnsrig.PrimaryOptions{Dir: t.TempDir(), IP: o.IP, Port: o.Port, Zone: o.Zone, Records: o.Records, Signing: o.Signing, ReadOnlyKey: o.ReadOnlyKey}
+	opts := dnsrig.PrimaryOptions{Dir: t.TempDir(), IP: o.IP, Port: o.Port, Zone: o.Zone, Records: o.Records, Signing: o.Signing, ReadOnlyKey: o.ReadOnlyKey,
+		TransferKey: o.TransferKey}
 	s, err := p.start(opts)
 	if err != nil {
 		t.Fatal(err)
