@@ -88,6 +88,42 @@ func TestConflictMessageNamesRecordsAndWayOut(t *testing.T) {
 	}
 }
 
+// TestConflictAdviceFitsTheCase: adopt_existing is suggested only where it
+// would clear the conflict (records of pmgtm's types at the name itself)
+// and only when it is not set already.
+func TestConflictAdviceFitsTheCase(t *testing.T) {
+	m := &Manager{owner: "default"}
+	a := Record{Name: "lb1", Type: "A", TTL: 300, Value: "192.0.2.1"}
+	for _, c := range []struct {
+		name    string
+		records []Record
+		at      string
+		types   []string
+		adopt   bool
+		advice  bool // adopt_existing suggested
+	}{
+		{"foreign A at a node's name", []Record{a}, "lb1", []string{"A", "AAAA"}, false, true},
+		{"a CNAME, adopt already set", []Record{{Name: "lb1", Type: "CNAME", TTL: 300, Value: "x.example.net."}}, "lb1", []string{"A", "AAAA"}, true, false},
+		{"a CNAME beside the A", []Record{a, {Name: "lb1", Type: "CNAME", TTL: 300, Value: "x.example.net."}}, "lb1", []string{"A", "AAAA"}, false, false},
+		{"data at a name to delegate, adopt set", []Record{{Name: "api", Type: "MX", TTL: 300, Value: "10 mail.example.net."}}, "api", []string{"NS"}, true, false},
+		{"beneath a delegation", []Record{{Name: "api", Type: "NS", TTL: 300, Value: "ns.example.net."}}, "x.api", []string{"NS"}, false, false},
+	} {
+		err := m.checkConflicts("example.com.", c.at, stateAt(c.records, c.at), c.types, c.records, EnsureOptions{Adopt: c.adopt})
+		var conflict *ConflictError
+		if !errors.As(err, &conflict) {
+			t.Errorf("%s: %v, want a conflict", c.name, err)
+			continue
+		}
+		if got := strings.Contains(err.Error(), "adopt_existing"); got != c.advice {
+			t.Errorf("%s: adopt_existing suggested %v, want %v:\n%v", c.name, got, c.advice, err)
+		}
+	}
+	// With adopt_existing the node's own types are taken over: no conflict.
+	if err := m.checkConflicts("example.com.", "lb1", stateAt([]Record{a}, "lb1"), []string{"A", "AAAA"}, []Record{a}, EnsureOptions{Adopt: true}); err != nil {
+		t.Errorf("adopting a foreign A: %v", err)
+	}
+}
+
 // TestTXTQuoting: text survives the quoted form both APIs use, quotes and
 // backslashes included, split into 255-octet strings; unquoted values
 // (records made by hand) read as themselves.
