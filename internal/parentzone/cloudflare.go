@@ -44,8 +44,8 @@ type CloudflareConfig struct {
 // NewCloudflare returns a Cloudflare backend: pmgtm's own client of the
 // API v4 dns_records endpoints, which lists a zone once per read, deletes
 // by the record id it listed (no lookup per delete), writes a hostname's
-// whole change (marker and NS set) in one batch request, keeps inside the token's request budget, and retries what
-// the edge did not carry out.
+// whole change (marker and NS set) in one batch request, keeps inside the
+// token's request budget, and retries what the edge did not carry out.
 func NewCloudflare(cfg CloudflareConfig) (Backend, error) {
 	if cfg.APIToken == "" {
 		return nil, fmt.Errorf("cloudflare: api_token is empty; set it or CLOUDFLARE_API_TOKEN (a token with Zone.DNS:Edit)")

@@ -210,27 +210,24 @@ func (b *rfc2136Backend) verify(k tsigKey, resp *dns.Msg, raw []byte, requestMAC
 	return nil
 }
 
-// rights is what the server must allow key k: updates and transfers when
-// it is the only key, else the one its role needs.
-func (b *rfc2136Backend) rights(k tsigKey) string {
+// Where each server software grants a key the right to update a zone, to
+// transfer it, or both.
+const (
+	updateGrant   = "BIND: allow-update; Knot: an ACL with update; PowerDNS: TSIG-ALLOW-DNSUPDATE"
+	transferGrant = "BIND: allow-transfer; Knot: an ACL with transfer; PowerDNS: TSIG-ALLOW-AXFR"
+	bothGrants    = "BIND: allow-update and allow-transfer; Knot: an ACL with update and transfer; PowerDNS: TSIG-ALLOW-DNSUPDATE and TSIG-ALLOW-AXFR"
+)
+
+// rights is what the server must let key k do, and where that is granted:
+// updates and transfers when it is the only key, else what its role needs.
+func (b *rfc2136Backend) rights(k tsigKey) (what, grant string) {
 	switch {
 	case b.update == b.transfer:
-		return "updates and transfers"
+		return "updates and transfers", bothGrants
 	case k == b.update:
-		return "updates"
+		return "updates", updateGrant
 	}
-	return "transfers"
-}
-
-// rightsHow says where each server software grants rights(k).
-func (b *rfc2136Backend) rightsHow(k tsigKey) string {
-	switch b.rights(k) {
-	case "updates":
-		return "BIND: allow-update; Knot: an ACL with update; PowerDNS: TSIG-ALLOW-DNSUPDATE"
-	case "transfers":
-		return "BIND: allow-transfer; Knot: an ACL with transfer; PowerDNS: TSIG-ALLOW-AXFR"
-	}
-	return "BIND: allow-update and allow-transfer; Knot: an ACL with update and transfer; PowerDNS: TSIG-ALLOW-DNSUPDATE and TSIG-ALLOW-AXFR"
+	return "transfers", transferGrant
 }
 
 // rcodeError explains a refused operation on zone.
@@ -243,7 +240,8 @@ func (b *rfc2136Backend) rcodeError(k tsigKey, resp *dns.Msg, op, zone string) e
 	case dns.RcodeNotZone:
 		return &AuthError{"server", fmt.Sprintf("%s: a name is outside zone %s (NOTZONE)", b.server, zone)}
 	case dns.RcodeRefused:
-		return &AuthError{k.attr("key_name"), fmt.Sprintf("%s refused the %s on zone %s (REFUSED): its policy does not let key %s do it; allow it %s of the zone (%s)", b.server, op, zone, k.name, b.rights(k), b.rightsHow(k))}
+		what, grant := b.rights(k)
+		return &AuthError{k.attr("key_name"), fmt.Sprintf("%s refused the %s on zone %s (REFUSED): its policy does not let key %s do it; allow it %s of the zone (%s)", b.server, op, zone, k.name, what, grant)}
 	}
 	msg := fmt.Sprintf("%s answered the %s on zone %s with %s", b.server, op, zone, dns.RcodeToString[resp.Rcode])
 	if opt := resp.IsEdns0(); opt != nil {
@@ -292,7 +290,7 @@ func (b *rfc2136Backend) GetRecords(ctx context.Context, zone string) ([]libdns.
 			case errors.Is(e.Error, dns.ErrNoSig):
 				return nil, &AuthError{"server", fmt.Sprintf("the zone transfer of %s from %s is not signed, so pmgtm cannot trust it", zone, b.server)}
 			case strings.Contains(e.Error.Error(), "bad xfr rcode: 5"):
-				return nil, &AuthError{b.transfer.attr("key_name"), fmt.Sprintf("%s refused the zone transfer of %s (REFUSED): allow key %s to transfer the zone (BIND: allow-transfer; Knot: an ACL with transfer; PowerDNS: TSIG-ALLOW-AXFR)", b.server, zone, b.transfer.name)}
+				return nil, &AuthError{b.transfer.attr("key_name"), fmt.Sprintf("%s refused the zone transfer of %s (REFUSED): allow key %s to transfer the zone (%s)", b.server, zone, b.transfer.name, transferGrant)}
 			}
 			return nil, fmt.Errorf("zone transfer of %s from %s: %w", zone, b.server, classifyTsig(e.Error, b.transfer))
 		}

@@ -214,7 +214,8 @@ func (b *route53Backend) ChangeRecords(ctx context.Context, zone string, del, ad
 }
 
 // change turns every set the records touch into (have - del + add), from
-// the sets as listed, in one ChangeResourceRecordSets batch; a set that gains records takes their TTL.
+// the sets as listed, in one ChangeResourceRecordSets batch; a set that
+// gains records takes their TTL.
 // A batch rejected because a set changed since it was listed (another
 // editor) is computed again from fresh reads of those sets, once.
 func (b *route53Backend) change(ctx context.Context, zone string, del, add []libdns.Record) error {
