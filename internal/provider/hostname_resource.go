@@ -216,19 +216,6 @@ func (m hostnameModel) hostname(ctx context.Context) (model.Hostname, diag.Diagn
 	return p.Hostname, diags
 }
 
-// rolloutNodes is the node list alone as plain Go (nil while unknown).
-func (m hostnameModel) rolloutNodes() []rolloutNode {
-	nodes, isKnown, _ := m.nodes()
-	if !isKnown {
-		return nil
-	}
-	out := make([]rolloutNode, 0, len(nodes))
-	for _, n := range nodes {
-		out = append(out, n.rollout())
-	}
-	return out
-}
-
 // plain converts the model; unknown parts stay empty.
 func (m hostnameModel) plain(ctx context.Context) (plainHostname, diag.Diagnostics) {
 	h := model.Hostname{Zone: known(m.Zone), Name: known(m.Name)}
@@ -468,8 +455,10 @@ func (r *HostnameResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("acme_challenge_target"), &configuredTarget)...)
 	plan.ACMETarget = planACMETarget(plan, configuredTarget, h, &resp.Diagnostics)
 	plan.Serial = types.Int64Unknown()
-	if !creating && sameContent(plan, state, pp.nodes, state.rolloutNodes()) && state.Serial.ValueInt64() != 0 {
-		plan.Serial = state.Serial // 0: refresh found the nodes drifted
+	if !creating && state.Serial.ValueInt64() != 0 { // 0: refresh found the nodes drifted
+		if was, _ := state.plain(ctx); sameContent(plan, state, pp.nodes, was.nodes) {
+			plan.Serial = state.Serial
+		}
 	}
 	if !creating && r.clients != nil {
 		r.clients.planned.sawInState(state.Zone.ValueString(), state.Name.ValueString(), state.InstanceID)
