@@ -19,10 +19,7 @@ func TestAccACMEChallenge(t *testing.T) {
 	const lb1, lb2 = "127.0.11.11", "127.0.11.12"
 	r := newRig(t, lb1, lb2)
 	ub := r.unbound("127.0.11.3")
-	cli := terraformCLI(t)
-	tf := func(config string, args ...string) (string, error) {
-		return cli(config, append(args, "-no-color", "-input=false")...)
-	}
+	tf := terraformCLI(t)
 	nodes := []testNode{{"lb1", lb1, ""}, {"lb2", lb2, ""}}
 	config := r.config(nodes, []string{"lb1", "lb2"}, "acme_challenge = true")
 	if out, err := tf(config, "apply", "-auto-approve"); err != nil {

@@ -173,10 +173,10 @@ func TestAccACMECertificate(t *testing.T) {
 
 	cli := terraformCLI(t)
 	config := r.config([]testNode{{"lb1", lb1, ""}, {"lb2", lb2, ""}}, []string{"lb1", "lb2"}, "acme_challenge = true")
-	if out, err := cli(config, "apply", "-auto-approve", "-no-color", "-input=false"); err != nil {
+	if out, err := cli(config, "apply", "-auto-approve"); err != nil {
 		t.Fatalf("apply: %v\n%s", err, out)
 	}
-	t.Cleanup(func() { _, _ = cli(config, "destroy", "-auto-approve", "-no-color", "-input=false") })
+	t.Cleanup(func() { _, _ = cli(config, "destroy", "-auto-approve") })
 
 	dns01.SetDefaultClient(dns01.NewClient(&dns01.Options{RecursiveNameservers: []string{ub.Addr}, Timeout: 5 * time.Second}))
 	t.Cleanup(func() { dns01.SetDefaultClient(dns01.NewClient(nil)) })

@@ -193,7 +193,7 @@ func TestAccHostnameOnAPIEmulators(t *testing.T) {
 					{ // another state with the same configuration: refused at plan, nothing changed
 						PreConfig: func() {
 							before := snapshot()
-							out, err := terraformCLI(t)(r.config(two, []string{"lb1", "lb2"}, ""), "plan", "-no-color")
+							out, err := terraformCLI(t)(r.config(two, []string{"lb1", "lb2"}, ""), "plan")
 							flat := strings.Join(strings.Fields(out), " ")
 							for _, want := range []string{"Name held by another pmgtm resource", "terraform import"} {
 								if err == nil || !strings.Contains(flat, want) {
@@ -225,7 +225,7 @@ func TestAccHostnameOnAPIEmulators(t *testing.T) {
 					},
 					{ // drift: an NS record and a node's A record deleted out of band
 						PreConfig: func() {
-							obs.paused.Store(true) // lb1 without an address is the drift made here
+							obs.pause() // lb1 without an address is the drift made here
 							p.remove("api", "NS", "lb3.example.test.")
 							p.remove("lb1", "A", lb1)
 						},
@@ -238,7 +238,7 @@ func TestAccHostnameOnAPIEmulators(t *testing.T) {
 							if got := p.values("lb1", "A"); !slices.Equal(got, []string{lb1}) {
 								return fmt.Errorf("lb1 A not restored: %v", got)
 							}
-							obs.paused.Store(false)
+							obs.resume()
 							return expectNS("lb1", "lb3")
 						},
 					},

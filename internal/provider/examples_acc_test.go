@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -127,10 +128,10 @@ output "fqdns" {
 		lb1, r.agents[lb1].APIURL, lb2, r.agents[lb2].APIURL)
 	one := fmt.Sprintf("\n    lb1 = { ipv4 = %q, agent_url = %q }\n  ", lb1, r.agents[lb1].APIURL)
 
-	if out, err := tf(cfg(one), "plan", "-input=false", "-no-color"); err == nil || !strings.Contains(out, "Give at least two nodes") {
+	if out, err := tf(cfg(one), "plan"); err == nil || !strings.Contains(out, "Give at least two nodes") {
 		t.Fatalf("module validation: %v\n%s", err, out)
 	}
-	if out, err := tf(cfg(both), "apply", "-auto-approve", "-input=false", "-no-color"); err != nil {
+	if out, err := tf(cfg(both), "apply", "-auto-approve"); err != nil {
 		t.Fatalf("apply: %v\n%s", err, out)
 	}
 	out, err := tf(cfg(both), "output", "-json", "fqdns")
@@ -148,10 +149,10 @@ output "fqdns" {
 			}
 		}
 	}
-	if out, err := tf(cfg(both), "plan", "-detailed-exitcode", "-input=false", "-no-color"); err != nil {
+	if out, err := tf(cfg(both), "plan", "-detailed-exitcode"); err != nil {
 		t.Fatalf("plan after apply is not empty: %v\n%s", err, out)
 	}
-	if out, err := tf(cfg(both), "destroy", "-auto-approve", "-input=false", "-no-color"); err != nil {
+	if out, err := tf(cfg(both), "destroy", "-auto-approve"); err != nil {
 		t.Fatalf("destroy: %v\n%s", err, out)
 	}
 	for _, name := range []string{"api.example.test.", "shop.example.test.", "lb1.example.test."} {
@@ -177,11 +178,26 @@ func terraformCLI(t *testing.T) func(config string, args ...string) (string, err
 }
 
 // cliFor runs the CLI at bin (terraform or tofu) in a directory of its own
-// with this provider built from source and installed by dev_overrides.
+// with this provider built from source and installed by dev_overrides;
+// plan, apply and destroy run with -no-color and -input=false.
 func cliFor(t *testing.T, bin string) func(config string, args ...string) (string, error) {
 	t.Helper()
 	run, _ := cliIn(t, bin)
 	return run
+}
+
+// mustCLI wraps a CLI runner so that a failing command fails the test,
+// with its output; it returns the output.
+func mustCLI(t *testing.T, cli func(config string, args ...string) (string, error)) func(config string, args ...string) string {
+	t.Helper()
+	return func(config string, args ...string) string {
+		t.Helper()
+		out, err := cli(config, args...)
+		if err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, out)
+		}
+		return out
+	}
 }
 
 // cliIn is cliFor that also returns the working directory, for tests that
@@ -214,6 +230,10 @@ func cliIn(t *testing.T, bin string) (func(config string, args ...string) (strin
 		get.Dir, get.Env = work, env
 		if out, err := get.CombinedOutput(); err != nil {
 			return string(out), err
+		}
+		if slices.Contains([]string{"plan", "apply", "destroy"}, args[0]) {
+			// Unattended, and plain text: tests match the output.
+			args = append(slices.Clone(args), "-no-color", "-input=false")
 		}
 		cmd := exec.Command(bin, args...)
 		cmd.Dir, cmd.Env = work, env

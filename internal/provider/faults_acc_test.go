@@ -83,7 +83,7 @@ func TestAccFaultsDuringApply(t *testing.T) {
 			},
 			{ // a node's agent is down: the update stops at that node and says so
 				// The node is down on purpose: not a lame delegation pmgtm made.
-				PreConfig:   func() { p.faults.Clear(); obs.paused.Store(true); r.agents[lb2].Kill() },
+				PreConfig:   func() { p.faults.Clear(); obs.pause(); r.agents[lb2].Kill() },
 				Config:      r.config(nodes, []string{"lb1", "lb2"}, "ns_ttl = 600\n  answer_ttl = 10"),
 				ExpectError: regexp.MustCompile(`(?s)push lb2\.example\.test\. at http://127\.0\.6\.12:\d+.*agent did not accept the zone`),
 			},
@@ -91,7 +91,7 @@ func TestAccFaultsDuringApply(t *testing.T) {
 				PreConfig: func() {
 					old := r.agents[lb2]
 					r.agents[lb2] = agentproc.Start(t, agentproc.Options{IP: lb2, DNSPort: 53, APIPort: portOf(old.APIURL), DataDir: old.DataDir, Token: rigToken})
-					obs.paused.Store(false)
+					obs.resume()
 				},
 				Config: r.config(nodes, []string{"lb1", "lb2"}, "ns_ttl = 600\n  answer_ttl = 10"),
 				Check:  expectNS(600),

@@ -140,7 +140,7 @@ func TestAccHostnameLifecycle(t *testing.T) {
 			},
 			{ // drift: a zone deleted on an agent and an NS record deleted in the parent come back
 				PreConfig: func() {
-					obs.paused.Store(true) // the sabotage below is lame on purpose
+					obs.pause() // the sabotage below is lame on purpose
 					a := r.agents[lb3]
 					if err := (&agentclient.Client{BaseURL: a.APIURL, Token: rigToken}).DeleteZone(context.Background(), fqdn); err != nil {
 						t.Fatal(err)
@@ -155,7 +155,7 @@ func TestAccHostnameLifecycle(t *testing.T) {
 					if !r.hasZone(lb3, fqdn) {
 						return fmt.Errorf("lb3's zone not restored")
 					}
-					obs.paused.Store(false)
+					obs.resume()
 					return r.expectDelegation("lb1", "lb3")
 				},
 			},

@@ -4,7 +4,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strings"
 	"testing"
 )
@@ -23,19 +22,7 @@ func TestAccImportGeneratedConfig(t *testing.T) {
 		t.Skip("TF_ACC_TERRAFORM_PATH is not set")
 	}
 	cli, dir := cliIn(t, bin)
-	run := func(config string, args ...string) (string, error) {
-		t.Helper()
-		if slices.Contains([]string{"plan", "apply", "destroy"}, args[0]) {
-			args = append(args, "-no-color", "-input=false")
-		}
-		return cli(config, args...)
-	}
-	must := func(config string, args ...string) {
-		t.Helper()
-		if out, err := run(config, args...); err != nil {
-			t.Fatalf("terraform %v: %v\n%s", args, err, out)
-		}
-	}
+	must := mustCLI(t, cli)
 	full := r.config([]testNode{{"lb1", lb1, ""}, {"lb2", lb2, ""}}, []string{"lb1", "lb2"}, "")
 	must(full, "apply", "-auto-approve")
 	must(full, "state", "rm", "pmgtm_hostname.api")
@@ -48,7 +35,7 @@ import {
 }
 `
 	work := filepath.Join(dir, "generated.tf")
-	out, err := run(nodesOnly, "plan", "-generate-config-out=generated.tf")
+	out, err := cli(nodesOnly, "plan", "-generate-config-out=generated.tf")
 	flat := strings.Join(strings.Fields(out), " ")
 	if err == nil || !strings.Contains(flat, "has no agent_url") {
 		t.Fatalf("plan with generated configuration: want the agent_url error, got %v:\n%s", err, out)
@@ -62,7 +49,7 @@ import {
 		t.Fatalf("generated configuration: want 2 null agent_url, got %d:\n%s", len(nulls), generated)
 	}
 	// Planned again from the generated file: still the error, at the path.
-	out, err = run(nodesOnly, "plan")
+	out, err = cli(nodesOnly, "plan")
 	if flat := strings.Join(strings.Fields(out), " "); err == nil || !strings.Contains(flat, "has no agent_url") {
 		t.Fatalf("second plan: %v\n%s", err, out)
 	}

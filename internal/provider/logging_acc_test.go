@@ -53,7 +53,7 @@ resource "pmgtm_hostname" "api" {
 	t.Setenv("TF_LOG", "debug")
 	t.Setenv("TF_LOG_PATH", logFile)
 	cli := terraformCLI(t)
-	for _, args := range [][]string{{"apply", "-auto-approve", "-no-color", "-input=false"}, {"destroy", "-auto-approve", "-no-color", "-input=false"}} {
+	for _, args := range [][]string{{"apply", "-auto-approve"}, {"destroy", "-auto-approve"}} {
 		if out, err := cli(b.String(), args...); err != nil {
 			t.Fatalf("terraform %v: %v\n%s", args, err, out)
 		}

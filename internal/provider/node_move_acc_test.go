@@ -24,10 +24,10 @@ func TestAccNodeMoveNotAnswering(t *testing.T) {
 	tf := terraformCLI(t)
 	members := []string{"lb1", "lb2"}
 	before := r.config([]testNode{{"lb1", lb1, ""}, {"lb2", lb2, ""}}, members, "")
-	if out, err := tf(before, "apply", "-auto-approve", "-input=false", "-no-color"); err != nil {
+	if out, err := tf(before, "apply", "-auto-approve"); err != nil {
 		t.Fatalf("apply: %v\n%s", err, out)
 	}
-	out, err := tf(r.config([]testNode{{"lb1", nowhere, lb1}, {"lb2", lb2, ""}}, members, ""), "apply", "-auto-approve", "-input=false", "-no-color")
+	out, err := tf(r.config([]testNode{{"lb1", nowhere, lb1}, {"lb2", lb2, ""}}, members, ""), "apply", "-auto-approve")
 	flat := strings.Join(strings.Fields(out), " ")
 	if err == nil || !strings.Contains(flat, "does not answer for api.example.test. at its new address") {
 		t.Fatalf("the move to an address where the node does not answer: %v\n%s", err, out)
@@ -42,10 +42,10 @@ func TestAccNodeMoveNotAnswering(t *testing.T) {
 	if err != nil || !slices.Equal(z.IPv4, []string{lb1}) {
 		t.Fatalf("lb1's agent answers api with %v (%v) after the failed move, want %s\n%s\nagent log:\n%s", z.IPv4, err, lb1, out, r.agents[lb1].Logs())
 	}
-	if out, err := tf(before, "plan", "-detailed-exitcode", "-input=false", "-no-color"); err != nil {
+	if out, err := tf(before, "plan", "-detailed-exitcode"); err != nil {
 		t.Fatalf("plan after the failed move is not empty: %v\n%s", err, out)
 	}
-	if out, err := tf(before, "destroy", "-auto-approve", "-input=false", "-no-color"); err != nil {
+	if out, err := tf(before, "destroy", "-auto-approve"); err != nil {
 		t.Fatalf("destroy: %v\n%s", err, out)
 	}
 }

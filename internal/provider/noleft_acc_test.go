@@ -19,17 +19,7 @@ func TestAccNodeRemovalNeverLame(t *testing.T) {
 	const fqdn = "api.example.test."
 	watchNoLame(t, dnsParent(r.srv.Addr))
 	cli := terraformCLI(t)
-	tf := func(config string, args ...string) string {
-		t.Helper()
-		if args[0] == "apply" || args[0] == "plan" || args[0] == "destroy" {
-			args = append(args, "-no-color", "-input=false")
-		}
-		out, err := cli(config, args...)
-		if err != nil {
-			t.Fatalf("terraform %v: %v\n%s", args, err, out)
-		}
-		return out
-	}
+	tf := mustCLI(t, cli)
 	node := func(name, ip string) testNode { return testNode{name, ip, ""} }
 	check := func(step string, want ...string) {
 		t.Helper()
@@ -84,7 +74,7 @@ resource "pmgtm_hostname" "api" {
 `, lb1, r.agents[lb1].APIURL)
 	tf(one, "state", "rm", "pmgtm_hostname.api")
 	tf(literal, "import", "-no-color", "pmgtm_hostname.api", "example.test/api")
-	out, err := cli(literal, "apply", "-auto-approve", "-no-color", "-input=false")
+	out, err := cli(literal, "apply", "-auto-approve")
 	if flat := strings.Join(strings.Fields(out), " "); err == nil || !strings.Contains(flat, "lb1.example.test. is its only nameserver") {
 		t.Fatalf("deleting the last nameserver: %v\n%s", err, out)
 	}

@@ -20,14 +20,7 @@ func TestAccOpenTofu(t *testing.T) {
 	const lb1, lb2, lb3 = "127.0.10.11", "127.0.10.12", "127.0.10.13"
 	r := newRig(t, lb1, lb2, lb3)
 	tofu := cliFor(t, bin)
-	run := func(config string, args ...string) string {
-		t.Helper()
-		out, err := tofu(config, append(args, "-no-color", "-input=false")...)
-		if err != nil {
-			t.Fatalf("tofu %v: %v\n%s", args, err, out)
-		}
-		return out
-	}
+	run := mustCLI(t, tofu)
 	check := func(step string, want ...string) {
 		t.Helper()
 		if err := r.expectDelegation(want...); err != nil {

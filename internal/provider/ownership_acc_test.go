@@ -16,31 +16,6 @@ import (
 	"github.com/pmgtm/terraform-provider-pmgtm/internal/testutil/bind"
 )
 
-// zoneText is the whole parent zone, as a TSIG-signed AXFR gives it, one
-// record per line: to show that a refused plan changed nothing at all.
-func zoneText(t *testing.T, srv *bind.Server) string {
-	t.Helper()
-	key, secret := srv.ReadKey()
-	m := new(dns.Msg).SetAxfr(srv.Zone + ".")
-	m.SetTsig(key, dns.HmacSHA256, 300, time.Now().Unix())
-	tr := &dns.Transfer{TsigSecret: map[string]string{key: secret}}
-	env, err := tr.In(m, srv.Addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var lines []string
-	for e := range env {
-		if e.Error != nil {
-			t.Fatal(e.Error)
-		}
-		for _, rr := range e.RR {
-			lines = append(lines, rr.String())
-		}
-	}
-	slices.Sort(lines)
-	return strings.Join(slices.Compact(lines), "\n")
-}
-
 // TestAccOwnershipAcrossStates: a second configuration (another directory,
 // the same default owner id), a second workspace of it and a duplicate
 // name inside one configuration all stop at plan time naming the holder,
@@ -70,7 +45,7 @@ func TestAccOwnershipAcrossStates(t *testing.T) {
 			if !r.hasZone(lb1, fqdn) || !r.hasZone(lb2, fqdn) {
 				return fmt.Errorf("the old state's destroy removed the zones the new state serves")
 			}
-			if out, err := other(cfg, "destroy", "-auto-approve", "-no-color"); err != nil {
+			if out, err := other(cfg, "destroy", "-auto-approve"); err != nil {
 				return fmt.Errorf("destroy in the new state: %w\n%s", err, out)
 			}
 			if got, _ := delegation(r.srv.Addr, fqdn); len(got) != 0 {
@@ -111,7 +86,7 @@ resource "pmgtm_hostname" "api" {
 						{moved, []string{"plan"}, `lb2._pmgtm.example.test. TXT`},
 						{hostOnly, []string{"plan"}, `api._pmgtm.example.test. TXT`},
 					} {
-						out, err := other(run.config, append(run.args, "-no-color")...)
+						out, err := other(run.config, run.args...)
 						if run.want == "" {
 							if err != nil {
 								t.Fatalf("%v: %v\n%s", run.args, err, out)
@@ -176,10 +151,10 @@ resource "pmgtm_node" "copy2" {
 							t.Fatalf("import %s: %v\n%s", imp[0], err, out)
 						}
 					}
-					if out, err := other(cfg, "apply", "-auto-approve", "-no-color"); err != nil {
+					if out, err := other(cfg, "apply", "-auto-approve"); err != nil {
 						t.Fatalf("apply after import: %v\n%s", err, out)
 					}
-					if out, err := other(cfg, "plan", "-detailed-exitcode", "-no-color"); err != nil {
+					if out, err := other(cfg, "plan", "-detailed-exitcode"); err != nil {
 						t.Fatalf("plan after the takeover is not empty: %v\n%s", err, out)
 					}
 				},

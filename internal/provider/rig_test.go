@@ -103,13 +103,13 @@ func newRigWith(t *testing.T, backend string, ips ...string) *rig {
 }
 
 // leftovers lists what pmgtm wrote and no destroy removed: zones on the
-// rig's agents, and at the parent (BIND rigs) ownership markers, records
-// with a rig agent's address and delegations to a rig node.
+// rig's agents, and (BIND rigs) pmgtm's records at the parent.
 func (r *rig) leftovers() []string {
 	var left []string
 	// Read from each agent's durable store rather than asked over its
-	// API: a test may have given an agent a token of its own. The store writes a zone before acknowledging it and removes the
-	// file before acknowledging a delete.
+	// API: a test may have given an agent a token of its own. The store
+	// writes a zone before acknowledging it and removes the file before
+	// acknowledging a delete.
 	for ip, a := range r.agents {
 		if !a.Alive() {
 			// Killed by the test: a destroy cannot reach a dead agent and
@@ -121,32 +121,76 @@ func (r *rig) leftovers() []string {
 			left = append(left, fmt.Sprintf("zone file %s on agent %s", filepath.Base(f), ip))
 		}
 	}
-	if r.srv == nil {
-		return left
-	}
-	for _, line := range strings.Split(zoneText(r.t, r.srv), "\n") {
-		rr, err := dns.NewRR(line)
-		if err != nil || rr == nil {
-			continue
-		}
-		switch v := rr.(type) {
-		case *dns.TXT:
-			if strings.Contains(strings.ToLower(v.Hdr.Name), "._pmgtm.") {
-				left = append(left, line)
-			}
-		case *dns.A:
-			if r.agents[v.A.String()] != nil {
-				left = append(left, line)
-			}
-		case *dns.NS:
-			// Tests delegate to nodes in the zone; foreign delegations
-			// they make point elsewhere.
-			if !strings.EqualFold(v.Hdr.Name, r.srv.Zone+".") && dns.IsSubDomain(r.srv.Zone+".", v.Ns) {
-				left = append(left, line)
-			}
-		}
+	if r.srv != nil {
+		left = append(left, pmgtmRecords(zoneRecords(r.t, r.srv), r.srv.Zone)...)
 	}
 	return left
+}
+
+// zoneRecords is the whole parent zone, as a TSIG-signed AXFR gives it.
+func zoneRecords(t *testing.T, srv *bind.Server) []dns.RR {
+	t.Helper()
+	key, secret := srv.ReadKey()
+	m := new(dns.Msg).SetAxfr(srv.Zone + ".")
+	m.SetTsig(key, dns.HmacSHA256, 300, time.Now().Unix())
+	tr := &dns.Transfer{TsigSecret: map[string]string{key: secret}}
+	env, err := tr.In(m, srv.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []dns.RR
+	for e := range env {
+		if e.Error != nil {
+			t.Fatal(e.Error)
+		}
+		out = append(out, e.RR...)
+	}
+	return out
+}
+
+// zoneText is the whole parent zone one record per line, sorted: to show
+// that a refused plan changed nothing at all.
+func zoneText(t *testing.T, srv *bind.Server) string {
+	t.Helper()
+	var lines []string
+	for _, rr := range zoneRecords(t, srv) {
+		lines = append(lines, rr.String())
+	}
+	slices.Sort(lines)
+	return strings.Join(slices.Compact(lines), "\n")
+}
+
+// pmgtmRecords is what of a zone pmgtm could have written, one record per
+// line, sorted: ownership markers, the nodes' addresses (every test names
+// its nodes lbN) and delegations below the apex to a name in the zone
+// (foreign delegations the tests make point elsewhere). The signer's
+// records are not among them.
+func pmgtmRecords(rrs []dns.RR, zoneName string) []string {
+	apex := dns.Fqdn(strings.ToLower(zoneName))
+	var out []string
+	for _, rr := range rrs {
+		h := rr.Header()
+		name := strings.ToLower(h.Name)
+		switch v := rr.(type) {
+		case *dns.TXT:
+			if !strings.Contains(name, "._pmgtm.") {
+				continue
+			}
+		case *dns.A, *dns.AAAA:
+			if !strings.HasPrefix(name, "lb") {
+				continue
+			}
+		case *dns.NS:
+			if name == apex || !dns.IsSubDomain(apex, strings.ToLower(v.Ns)) {
+				continue
+			}
+		default:
+			continue
+		}
+		out = append(out, rr.String())
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 func (r *rig) provider() string {
@@ -287,8 +331,11 @@ func (r *rig) expectDelegation(want ...string) error {
 // only if the node is still delegated to, at the same address, when asked
 // again afterwards: a node may leave between the two questions.
 type observer struct {
-	// paused while a test breaks the hostname on purpose (drift)
+	// paused while a test breaks the hostname on purpose (drift, a node
+	// killed); changes counts pauses and resumes, so that a check that
+	// overlapped one does not count either.
 	paused     atomic.Bool
+	changes    atomic.Int64
 	checks     int
 	violations []string
 	stop       chan struct{}
@@ -325,6 +372,7 @@ func observe(parent parentView) *observer {
 				return
 			case <-time.After(10 * time.Millisecond):
 			}
+			since := o.changes.Load()
 			set, err := parent.delegation(fqdn)
 			if err != nil {
 				continue
@@ -339,7 +387,7 @@ func observe(parent parentView) *observer {
 					// follow the delegation to it at all.
 					o.checks++
 					again, _ := parent.delegation(fqdn)
-					if stillAddrs, _ := parent.addresses(ns); slices.Contains(again, ns) && len(stillAddrs) == 0 && !o.paused.Load() {
+					if stillAddrs, _ := parent.addresses(ns); slices.Contains(again, ns) && len(stillAddrs) == 0 && o.counting(since) {
 						o.violations = append(o.violations, fmt.Sprintf("%s delegated but has no address", ns))
 					}
 				}
@@ -348,7 +396,7 @@ func observe(parent parentView) *observer {
 					if err := authoritative(ip, fqdn); err != nil {
 						again, _ := parent.delegation(fqdn)
 						stillAddrs, _ := parent.addresses(ns)
-						if slices.Contains(again, ns) && slices.Contains(stillAddrs, ip) && !o.paused.Load() {
+						if slices.Contains(again, ns) && slices.Contains(stillAddrs, ip) && o.counting(since) {
 							o.violations = append(o.violations, fmt.Sprintf("%s (%s) delegated but %v", ns, ip, err))
 						}
 					}
@@ -382,6 +430,15 @@ func zoneOf(fqdn string) string {
 	_, z, _ := strings.Cut(fqdn, ".")
 	return z
 }
+
+// pause stops counting violations, while a test breaks the hostname on
+// purpose; resume counts them again.
+func (o *observer) pause()  { o.paused.Store(true); o.changes.Add(1) }
+func (o *observer) resume() { o.paused.Store(false); o.changes.Add(1) }
+
+// counting reports whether a check begun when changes was since is still
+// counted: not paused now, and not paused or resumed in between.
+func (o *observer) counting(since int64) bool { return !o.paused.Load() && o.changes.Load() == since }
 
 func (o *observer) finish() (checks int, violations []string) {
 	close(o.stop)
@@ -432,14 +489,14 @@ func (r *rig) moduleRemoveNode(cli func(config string, args ...string) (string, 
 		return r.moduleConfig(nodes)
 	}
 	for _, names := range [][]string{{"lb1", "lb2", "lb3"}, {"lb1", "lb3"}} {
-		if out, err := cli(config(names...), "apply", "-auto-approve", "-no-color", "-input=false"); err != nil {
+		if out, err := cli(config(names...), "apply", "-auto-approve"); err != nil {
 			r.t.Fatalf("module with %v: %v\n%s", names, err, out)
 		}
 		if err := r.expectDelegation(names...); err != nil {
 			r.t.Fatalf("module with %v: %v", names, err)
 		}
 	}
-	if out, err := cli(config("lb1", "lb3"), "destroy", "-auto-approve", "-no-color", "-input=false"); err != nil {
+	if out, err := cli(config("lb1", "lb3"), "destroy", "-auto-approve"); err != nil {
 		r.t.Fatalf("module destroy: %v\n%s", err, out)
 	}
 	if err := r.expectDelegation(); err != nil {

@@ -49,11 +49,11 @@ func TestAccSignedParent(t *testing.T) {
 			two := []testNode{{"lb1", lb1, ""}, {"lb2", lb2, ""}}
 			three := append(slices.Clone(two), testNode{"lb3", lb3, ""})
 			moved := []testNode{{"lb1", lb1b, ""}, {"lb2", lb2, ""}, {"lb3", lb3, ""}}
-			before := pmgtmRecords(zoneText(t, r.srv))
+			before := pmgtmRecords(zoneRecords(t, r.srv), r.srv.Zone)
 			resource.Test(t, resource.TestCase{
 				ProtoV6ProviderFactories: protoV6Providers,
 				CheckDestroy: func(*terraform.State) error {
-					if left := pmgtmRecords(zoneText(t, r.srv)); !slices.Equal(left, before) {
+					if left := pmgtmRecords(zoneRecords(t, r.srv), r.srv.Zone); !slices.Equal(left, before) {
 						return fmt.Errorf("records left after destroy: %v", left)
 					}
 					return nil
@@ -81,26 +81,6 @@ func TestAccSignedParent(t *testing.T) {
 			})
 		})
 	}
-}
-
-// pmgtmRecords lists the records of a zone transfer that pmgtm could have
-// written (markers, NS below the apex, addresses of lbN), without the
-// signer's records.
-func pmgtmRecords(zoneText string) []string {
-	var out []string
-	for _, line := range strings.Split(zoneText, "\n") {
-		f := strings.Fields(line)
-		if len(f) < 4 {
-			continue
-		}
-		name, rtype := f[0], f[3]
-		switch {
-		case strings.Contains(name, "._pmgtm."), rtype == "NS" && name != "example.test.",
-			(rtype == "A" || rtype == "AAAA") && strings.HasPrefix(name, "lb"):
-			out = append(out, line)
-		}
-	}
-	return out
 }
 
 // validatedLookup starts a validating Unbound whose trust anchor is the
@@ -182,21 +162,21 @@ func TestAccParentAuthErrors(t *testing.T) {
 	srv := bind.Start(t, bind.Options{Zone: "example.test"})
 	readOnly := bind.Start(t, bind.Options{Zone: "example.test", ReadOnlyKey: true})
 	twoKeys := bind.Start(t, bind.Options{Zone: "example.test", TransferKey: true})
-	provider := func(s *bind.Server, keyName, secret string) string {
-		return fmt.Sprintf("provider \"pmgtm\" {\n  rfc2136 {\n    server     = %q\n    key_name   = %q\n    key_secret = %q\n  }\n}\n", s.Addr, keyName, secret)
+	provider := func(server, keyName, secret string) string {
+		return fmt.Sprintf("provider \"pmgtm\" {\n  rfc2136 {\n    server     = %q\n    key_name   = %q\n    key_secret = %q\n  }\n}\n", server, keyName, secret)
 	}
 	node := func(zone string) string {
 		return fmt.Sprintf("resource \"pmgtm_node\" \"lb1\" {\n  zone      = %q\n  name      = \"lb1\"\n  ipv4      = \"127.0.9.91\"\n  agent_url = \"http://127.0.9.91:1\"\n}\n", zone)
 	}
 	for name, c := range map[string]struct{ config, want string }{
-		"wrong secret":  {provider(srv, srv.KeyName, "d3Jvbmcgc2VjcmV0IGZvciB0aGUga2V5IDAxMjM0NTY3"), `(BADSIG)`},
-		"unknown key":   {provider(srv, "nobody.", srv.KeySecret), `(BADKEY)`},
-		"zone typo":     {provider(srv, srv.KeyName, srv.KeySecret), `does not serve zone`},
-		"update policy": {provider(readOnly, readOnly.KeyName, readOnly.KeySecret), `(REFUSED)`},
-		"bad secret":    {provider(srv, srv.KeyName, "not base64!"), `key_secret is not base64`},
+		"wrong secret":  {provider(srv.Addr, srv.KeyName, "d3Jvbmcgc2VjcmV0IGZvciB0aGUga2V5IDAxMjM0NTY3"), `(BADSIG)`},
+		"unknown key":   {provider(srv.Addr, "nobody.", srv.KeySecret), `(BADKEY)`},
+		"zone typo":     {provider(srv.Addr, srv.KeyName, srv.KeySecret), `does not serve zone`},
+		"update policy": {provider(readOnly.Addr, readOnly.KeyName, readOnly.KeySecret), `(REFUSED)`},
+		"bad secret":    {provider(srv.Addr, srv.KeyName, "not base64!"), `key_secret is not base64`},
 		// A server whose update key may not transfer: reads need the transfer key.
-		"no transfer key":   {provider(twoKeys, twoKeys.KeyName, twoKeys.KeySecret), `allow key pmgtm-test. to transfer`},
-		"half transfer key": {strings.Replace(provider(twoKeys, twoKeys.KeyName, twoKeys.KeySecret), "  }\n}", "    transfer_key_name = \"pmgtm-xfr.\"\n  }\n}", 1), `transfer_key_secret is required`},
+		"no transfer key":   {provider(twoKeys.Addr, twoKeys.KeyName, twoKeys.KeySecret), `allow key pmgtm-test. to transfer`},
+		"half transfer key": {strings.Replace(provider(twoKeys.Addr, twoKeys.KeyName, twoKeys.KeySecret), "  }\n}", "    transfer_key_name = \"pmgtm-xfr.\"\n  }\n}", 1), `transfer_key_secret is required`},
 	} {
 		t.Run(name, func(t *testing.T) {
 			zone := "example.test"
@@ -227,7 +207,7 @@ func TestAccParentAuthErrors(t *testing.T) {
 			resource.Test(t, resource.TestCase{
 				ProtoV6ProviderFactories: protoV6Providers,
 				Steps: []resource.TestStep{{
-					Config:      provider(&bind.Server{Addr: bind.FrontProxy(t, srv.Addr, c.secret), KeyName: srv.KeyName}, srv.KeyName, srv.KeySecret) + node("example.test"),
+					Config:      provider(bind.FrontProxy(t, srv.Addr, c.secret), srv.KeyName, srv.KeySecret) + node("example.test"),
 					PlanOnly:    c.planOnly,
 					ExpectError: regexp.MustCompile(c.want),
 				}},

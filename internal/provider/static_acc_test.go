@@ -19,10 +19,7 @@ func TestAccStaticRecords(t *testing.T) {
 	const lb1, lb2 = "127.0.13.11", "127.0.13.12"
 	r := newRig(t, lb1, lb2)
 	ub := r.unbound("127.0.13.3")
-	cli := terraformCLI(t)
-	tf := func(config string, args ...string) (string, error) {
-		return cli(config, append(args, "-no-color", "-input=false")...)
-	}
+	tf := terraformCLI(t)
 	nodes := []testNode{{"lb1", lb1, ""}, {"lb2", lb2, ""}}
 	records := func(txt string) string {
 		return r.config(nodes, []string{"lb1", "lb2"}, `caa = [
